@@ -1,0 +1,25 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace AuthServer.Accounts;
+
+/// <summary>Sign-in rules for people (passwords and lockout).</summary>
+public sealed class AccountsOptions
+{
+    public const string SectionName = "Accounts";
+
+    /// <summary>Minimum password length. No composition rules: length is what makes a password strong.</summary>
+    [Range(8, 128)]
+    public int PasswordMinLength { get; set; } = 8;
+
+    /// <summary>Failed sign-ins in a row before the account is locked.</summary>
+    [Range(1, 100)]
+    public int MaxFailedAccessAttempts { get; set; } = 5;
+
+    /// <summary>How long a locked account stays locked.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan LockoutDuration { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>Lifetime of the sign-in cookie (sliding).</summary>
+    [Range(typeof(TimeSpan), "00:01:00", "30.00:00:00")]
+    public TimeSpan SessionLifetime { get; set; } = TimeSpan.FromDays(1);
+}

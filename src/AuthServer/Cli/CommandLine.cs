@@ -1,0 +1,202 @@
+using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using AuthServer.Accounts;
+using AuthServer.Clients;
+using AuthServer.Data;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
+
+namespace AuthServer.Cli;
+
+/// <summary>
+/// The verbs of the executable: <c>migrate</c>, <c>users create</c>, <c>clients create</c>. They are a contract:
+/// scripts call them as written. Each prints its result on stdout and exits 0, or prints one line on stderr and
+/// exits non-zero.
+/// </summary>
+internal static class CommandLine
+{
+    private static readonly string[] Verbs = ["migrate", "users", "clients", "--help", "-h", "-?"];
+
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    public static bool IsVerb(string[] args) => args.Length > 0 && Verbs.Contains(args[0], StringComparer.Ordinal);
+
+    public static async Task<int> RunAsync(IServiceProvider services, string[] args)
+    {
+        var root = new RootCommand("AuthServer: OAuth 2.0 authorization server. Without a verb, the server runs.");
+        root.Subcommands.Add(MigrateCommand(services));
+        root.Subcommands.Add(UsersCommand(services));
+        root.Subcommands.Add(ClientsCommand(services));
+
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            await Console.Error.WriteLineAsync($"error: {parsed.Errors[0].Message}");
+            return 2;
+        }
+
+        try
+        {
+            return await parsed.InvokeAsync();
+        }
+        catch (CommandLineException exception)
+        {
+            await Console.Error.WriteLineAsync($"error: {exception.Message}");
+            return 1;
+        }
+    }
+
+    private static Command MigrateCommand(IServiceProvider services)
+    {
+        var command = new Command("migrate", "Apply pending database migrations.");
+        command.SetAction(async (_, cancellationToken) =>
+        {
+            await using var scope = services.CreateAsyncScope();
+            var context = scope.ServiceProvider.GetRequiredService<AuthDbContext>();
+            var pending = (await context.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
+            await context.Database.MigrateAsync(cancellationToken);
+            Console.WriteLine(pending.Count == 0
+                ? "The database is up to date."
+                : $"Applied {pending.Count} migration(s): {string.Join(", ", pending)}.");
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command UsersCommand(IServiceProvider services)
+    {
+        var email = new Option<string>("--email") { Description = "The user's email (also the sign-in name).", Required = true };
+        var password = new Option<string>("--password") { Description = "The user's password.", Required = true };
+        var name = new Option<string?>("--name") { Description = "The user's display name." };
+        var admin = new Option<bool>("--admin") { Description = "Put the user in the admin role." };
+
+        var create = new Command("create", "Create a user.") { email, password, name, admin };
+        create.SetAction(async (parsed, cancellationToken) =>
+        {
+            await using var scope = services.CreateAsyncScope();
+            var users = scope.ServiceProvider.GetRequiredService<UserManager<ApplicationUser>>();
+            var user = new ApplicationUser
+            {
+                UserName = parsed.GetValue(email),
+                Email = parsed.GetValue(email),
+                DisplayName = parsed.GetValue(name),
+                EmailConfirmed = true,
+                CreatedAt = scope.ServiceProvider.GetRequiredService<TimeProvider>().GetUtcNow(),
+            };
+
+            Check(await users.CreateAsync(user, parsed.GetValue(password)!));
+            if (parsed.GetValue(admin))
+            {
+                var roles = scope.ServiceProvider.GetRequiredService<RoleManager<IdentityRole>>();
+                if (!await roles.RoleExistsAsync(AccountsExtensions.AdminRole))
+                {
+                    Check(await roles.CreateAsync(new IdentityRole(AccountsExtensions.AdminRole)));
+                }
+
+                Check(await users.AddToRoleAsync(user, AccountsExtensions.AdminRole));
+            }
+
+            Console.WriteLine(JsonSerializer.Serialize(
+                new CreatedUser(user.Id, user.Email!, parsed.GetValue(admin)), Json));
+            _ = cancellationToken;
+            return 0;
+        });
+
+        return new Command("users", "Manage users.") { create };
+    }
+
+    private static Command ClientsCommand(IServiceProvider services)
+    {
+        var name = new Option<string>("--name") { Description = "The client's display name.", Required = true };
+        var redirectUris = new Option<string[]>("--redirect-uri")
+        {
+            Description = "A redirect URI (repeat for several).",
+            Required = true,
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var isPublic = new Option<bool>("--public") { Description = "A public client (no secret: SPA, native app)." };
+        var scopes = new Option<string[]>("--scope")
+        {
+            Description = $"Scopes the client may request (default: {string.Join(' ', ClientRegistrar.DefaultScopes)}).",
+            AllowMultipleArgumentsPerToken = true,
+        };
+
+        var create = new Command("create", "Register an OAuth client; prints its client_id and, once, its client_secret.")
+        {
+            name, redirectUris, isPublic, scopes,
+        };
+        create.SetAction(async (parsed, cancellationToken) =>
+        {
+            var uris = new List<Uri>();
+            foreach (var value in parsed.GetValue(redirectUris) ?? [])
+            {
+                uris.Add(Uri.TryCreate(value, UriKind.Absolute, out var uri)
+                    ? uri
+                    : throw new CommandLineException($"'{value}' is not an absolute URI."));
+            }
+
+            var requested = (parsed.GetValue(scopes) ?? [])
+                .SelectMany(value => value.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                .ToList();
+            var registration = new ClientRegistration(
+                parsed.GetValue(name)!,
+                uris,
+                parsed.GetValue(isPublic),
+                requested.Count > 0 ? requested : ClientRegistrar.DefaultScopes);
+
+            await using var scope = services.CreateAsyncScope();
+            RegisteredClient client;
+            try
+            {
+                client = await scope.ServiceProvider.GetRequiredService<ClientRegistrar>()
+                    .RegisterAsync(registration, cancellationToken);
+            }
+            catch (ClientRegistrationException exception)
+            {
+                throw new CommandLineException(exception.Message);
+            }
+
+            Console.WriteLine(JsonSerializer.Serialize(new CreatedClient(
+                client.ClientId,
+                client.ClientSecret,
+                registration.Name,
+                [.. registration.RedirectUris.Select(uri => uri.OriginalString)],
+                ["authorization_code", "refresh_token"],
+                string.Join(' ', registration.Scopes),
+                registration.IsPublic ? "none" : "client_secret_basic"), Json));
+            return 0;
+        });
+
+        return new Command("clients", "Manage OAuth clients.") { create };
+    }
+
+    private static void Check(IdentityResult result)
+    {
+        if (!result.Succeeded)
+        {
+            throw new CommandLineException(string.Join(" ", result.Errors.Select(error => error.Description)));
+        }
+    }
+
+    private sealed record CreatedUser(
+        [property: JsonPropertyName("id")] string Id,
+        [property: JsonPropertyName("email")] string Email,
+        [property: JsonPropertyName("admin")] bool Admin);
+
+    private sealed record CreatedClient(
+        [property: JsonPropertyName("client_id")] string ClientId,
+        [property: JsonPropertyName("client_secret")] string? ClientSecret,
+        [property: JsonPropertyName("client_name")] string ClientName,
+        [property: JsonPropertyName("redirect_uris")] IReadOnlyList<string> RedirectUris,
+        [property: JsonPropertyName("grant_types")] IReadOnlyList<string> GrantTypes,
+        [property: JsonPropertyName("scope")] string Scope,
+        [property: JsonPropertyName("token_endpoint_auth_method")] string TokenEndpointAuthMethod);
+}
+
+/// <summary>A bad input to a verb: reported as one line on stderr.</summary>
+internal sealed class CommandLineException(string message) : Exception(message);

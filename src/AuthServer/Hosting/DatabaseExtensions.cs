@@ -1,0 +1,98 @@
+using AuthServer.Data;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace AuthServer.Hosting;
+
+/// <summary>The provider switch: the host picks SQLite or SQL Server and names the matching migrations assembly.</summary>
+internal static class DatabaseExtensions
+{
+    public const string SqliteMigrationsAssembly = "AuthServer.Migrations.Sqlite";
+    public const string SqlServerMigrationsAssembly = "AuthServer.Migrations.SqlServer";
+    private const string DefaultSqliteConnectionString = "Data Source=data/authserver.db";
+
+    public static IServiceCollection AddDatabase(this IServiceCollection services)
+    {
+        services.AddOptions<DatabaseOptions>()
+            .BindConfiguration(DatabaseOptions.SectionName)
+            .Validate(
+                options => options.IsSqlite
+                    || string.Equals(options.Provider, DatabaseOptions.SqlServer, StringComparison.OrdinalIgnoreCase),
+                $"{DatabaseOptions.SectionName}:Provider must be '{DatabaseOptions.Sqlite}' or '{DatabaseOptions.SqlServer}'.")
+            .Validate(
+                options => options.IsSqlite || !string.IsNullOrWhiteSpace(options.ConnectionString),
+                $"{DatabaseOptions.SectionName}:ConnectionString is required when {DatabaseOptions.SectionName}:Provider is '{DatabaseOptions.SqlServer}'.")
+            .ValidateOnStart();
+
+        services.AddDbContext<AuthDbContext>((provider, options) =>
+        {
+            var database = provider.GetRequiredService<IOptions<DatabaseOptions>>().Value;
+            if (database.IsSqlite)
+            {
+                var environment = provider.GetRequiredService<IHostEnvironment>();
+                options.UseSqlite(
+                    ResolveSqliteConnectionString(database.ConnectionString, environment.ContentRootPath),
+                    sqlite => sqlite.MigrationsAssembly(SqliteMigrationsAssembly));
+            }
+            else
+            {
+                options.UseSqlServer(
+                    database.ConnectionString,
+                    sqlServer => sqlServer.MigrationsAssembly(SqlServerMigrationsAssembly).EnableRetryOnFailure());
+            }
+        });
+
+        return services;
+    }
+
+    /// <summary>Applies migrations where configured and puts a SQLite database in WAL mode.</summary>
+    public static async Task PrepareDatabaseAsync(this WebApplication app, bool commandLine)
+    {
+        var database = app.Services.GetRequiredService<IOptions<DatabaseOptions>>().Value;
+        await using var scope = app.Services.CreateAsyncScope();
+        var context = scope.ServiceProvider.GetRequiredService<AuthDbContext>();
+
+        if (database.IsSqlite)
+        {
+            // WAL lets readers proceed while one writer commits; the mode is stored in the file, so setting it
+            // once per start is enough.
+            await context.Database.OpenConnectionAsync();
+            await context.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;");
+            await context.Database.CloseConnectionAsync();
+        }
+
+        if (database.ShouldMigrateOnStartup)
+        {
+            await context.Database.MigrateAsync();
+        }
+        else if (!commandLine)
+        {
+            var pending = (await context.Database.GetPendingMigrationsAsync()).ToList();
+            if (pending.Count > 0)
+            {
+                app.Logger.LogWarning(
+                    "The database has {Count} pending migration(s) ({Names}); run the 'migrate' verb.",
+                    pending.Count,
+                    string.Join(", ", pending));
+            }
+        }
+    }
+
+    internal static string ResolveSqliteConnectionString(string? connectionString, string contentRoot)
+    {
+        var builder = new SqliteConnectionStringBuilder(
+            string.IsNullOrWhiteSpace(connectionString) ? DefaultSqliteConnectionString : connectionString);
+
+        if (builder.DataSource is { Length: > 0 } dataSource
+            && dataSource != ":memory:"
+            && builder.Mode != SqliteOpenMode.Memory)
+        {
+            var path = Path.GetFullPath(dataSource, contentRoot);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            builder.DataSource = path;
+        }
+
+        return builder.ToString();
+    }
+}

@@ -1,0 +1,78 @@
+using AuthServer.Health;
+using System.Net;
+using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.AspNetCore.HttpsPolicy;
+using Microsoft.Extensions.Options;
+
+namespace AuthServer.Hosting;
+
+/// <summary>
+/// HTTPS is required in every environment but Development. In Development plain HTTP is accepted from loopback
+/// clients only, so the quick start needs no certificate while nothing off the machine can talk to it in clear text.
+/// Behind a TLS-terminating proxy, <see cref="TransportOptions.UseForwardedHeaders"/> makes forwarded HTTPS count.
+/// </summary>
+internal static class TransportExtensions
+{
+    public static IServiceCollection AddTransport(this IServiceCollection services)
+    {
+        services.AddOptions<TransportOptions>()
+            .BindConfiguration(TransportOptions.SectionName)
+            .ValidateDataAnnotations()
+            .Validate(
+                options => options.KnownProxies.All(proxy => IPAddress.TryParse(proxy, out _)),
+                $"{TransportOptions.SectionName}:KnownProxies must list IP addresses.")
+            .ValidateOnStart();
+
+        services.AddOptions<ForwardedHeadersOptions>().Configure<IOptions<TransportOptions>>((forwarded, transport) =>
+        {
+            forwarded.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+            foreach (var proxy in transport.Value.KnownProxies)
+            {
+                forwarded.KnownProxies.Add(IPAddress.Parse(proxy));
+            }
+        });
+
+        services.AddOptions<HstsOptions>().Configure<IOptions<TransportOptions>>(
+            (hsts, transport) => hsts.MaxAge = transport.Value.HstsMaxAge);
+        return services;
+    }
+
+    public static WebApplication UseTransport(this WebApplication app)
+    {
+        var transport = app.Services.GetRequiredService<IOptions<TransportOptions>>().Value;
+        if (transport.UseForwardedHeaders)
+        {
+            app.UseForwardedHeaders();
+        }
+
+        var development = app.Environment.IsDevelopment();
+        if (!development)
+        {
+            app.UseHsts();
+        }
+
+        app.Use((context, next) =>
+        {
+            if (context.Request.IsHttps
+                || (development && IsLoopback(context.Connection.RemoteIpAddress))
+                || HealthExtensions.IsProbe(context.Request.Path))
+            {
+                return next(context);
+            }
+
+            context.Response.StatusCode = StatusCodes.Status400BadRequest;
+            return context.Response.WriteAsJsonAsync(new
+            {
+                error = "invalid_request",
+                error_description = development
+                    ? "Plain HTTP is accepted from loopback clients only in Development; use HTTPS."
+                    : "This server requires HTTPS.",
+            });
+        });
+
+        return app;
+    }
+
+    // Note: the in-process test server has no socket and reports no remote address.
+    private static bool IsLoopback(IPAddress? address) => address is null || IPAddress.IsLoopback(address);
+}

@@ -1,0 +1,345 @@
+using System.Collections.Immutable;
+using System.Security.Claims;
+using AuthServer.Data;
+using Microsoft.AspNetCore;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
+using Microsoft.IdentityModel.Tokens;
+using OpenIddict.Abstractions;
+using OpenIddict.Server.AspNetCore;
+using static OpenIddict.Abstractions.OpenIddictConstants;
+
+namespace AuthServer.OAuth;
+
+/// <summary>
+/// The interactive and token endpoints, in the shape of OpenIddict's own samples so that they compare line by line.
+/// OpenIddict has already validated the protocol request (client, redirect URI, PKCE, scopes) when an action runs.
+/// </summary>
+[ApiExplorerSettings(IgnoreApi = true)]
+public sealed class AuthorizationController(
+    IOpenIddictApplicationManager applications,
+    IOpenIddictAuthorizationManager authorizations,
+    SignInManager<ApplicationUser> signIn,
+    UserManager<ApplicationUser> users,
+    IOptions<OAuthOptions> oauth) : Controller
+{
+    [HttpGet("~/oauth/authorize"), HttpPost("~/oauth/authorize")]
+    [IgnoreAntiforgeryToken]
+    public async Task<IActionResult> Authorize()
+    {
+        // Errors OpenIddict cannot send back to the client (unknown client, unregistered redirect URI) are shown
+        // here, on the server: redirecting them would make the server an open redirector.
+        if (HttpContext.GetOpenIddictServerResponse() is { } failure)
+        {
+            return ErrorPage(failure);
+        }
+
+        var request = HttpContext.GetOpenIddictServerRequest();
+        if (request is null)
+        {
+            return ErrorPage(new OpenIddictResponse { Error = Errors.InvalidRequest, ErrorDescription = "Not an authorization request." });
+        }
+
+        // Send the user to sign in when there is no session, when the client asked for prompt=login, or when the
+        // session is older than max_age.
+        var session = await HttpContext.AuthenticateAsync(IdentityConstants.ApplicationScheme);
+        if (!session.Succeeded || request.HasPromptValue(PromptValues.Login) ||
+            (request.MaxAge is not null && session.Properties?.IssuedUtc is not null &&
+             DateTimeOffset.UtcNow - session.Properties.IssuedUtc > TimeSpan.FromSeconds(request.MaxAge.Value)))
+        {
+            if (request.HasPromptValue(PromptValues.None))
+            {
+                return ForbidWith(Errors.LoginRequired, "The user is not signed in.");
+            }
+
+            // prompt=login is removed before the round trip through the sign-in page, or it would loop forever.
+            var prompt = string.Join(' ', request.GetPromptValues().Remove(PromptValues.Login));
+            var parameters = (Request.HasFormContentType ? Request.Form.AsEnumerable() : Request.Query.AsEnumerable())
+                .Where(parameter => parameter.Key != Parameters.Prompt)
+                .ToList();
+            if (prompt.Length > 0)
+            {
+                parameters.Add(KeyValuePair.Create(Parameters.Prompt, new StringValues(prompt)));
+            }
+
+            return Challenge(
+                new AuthenticationProperties { RedirectUri = Request.PathBase + Request.Path + QueryString.Create(parameters) },
+                IdentityConstants.ApplicationScheme);
+        }
+
+        var user = await users.GetUserAsync(session.Principal!);
+        if (user is null || !await signIn.CanSignInAsync(user))
+        {
+            // The session outlived the account: sign out and start again.
+            await signIn.SignOutAsync();
+            return Challenge(
+                new AuthenticationProperties { RedirectUri = Request.PathBase + Request.Path + Request.QueryString },
+                IdentityConstants.ApplicationScheme);
+        }
+
+        var application = await applications.FindByClientIdAsync(request.ClientId!);
+        if (application is null)
+        {
+            return ErrorPage(new OpenIddictResponse { Error = Errors.InvalidClient, ErrorDescription = "The client is unknown." });
+        }
+
+        var existing = await FindPermanentAuthorizationsAsync(user, application, request.GetScopes());
+        switch (await applications.GetConsentTypeAsync(application))
+        {
+            case ConsentTypes.External when existing.Count == 0:
+                return ForbidWith(Errors.ConsentRequired, "The user is not allowed to use this application.");
+
+            // Consent already given for these scopes (or not needed): answer without asking again.
+            case ConsentTypes.Implicit:
+            case ConsentTypes.External:
+            case ConsentTypes.Explicit when existing.Count > 0 && !request.HasPromptValue(PromptValues.Consent):
+                return await IssueAsync(user, application, request.GetScopes(), existing.LastOrDefault());
+
+            case ConsentTypes.Explicit when request.HasPromptValue(PromptValues.None):
+            case ConsentTypes.Systematic when request.HasPromptValue(PromptValues.None):
+                return ForbidWith(Errors.ConsentRequired, "Interactive user consent is required.");
+
+            default:
+                return View(new ConsentViewModel(
+                    await applications.GetLocalizedDisplayNameAsync(application) ?? request.ClientId!,
+                    [.. request.GetScopes()],
+                    Request.HasFormContentType ? [.. Request.Form] : [.. Request.Query]));
+        }
+    }
+
+    [Authorize, FormValueRequired("submit.Accept")]
+    [HttpPost("~/oauth/authorize"), ValidateAntiForgeryToken]
+    public async Task<IActionResult> Accept()
+    {
+        var request = HttpContext.GetOpenIddictServerRequest();
+        if (request is null)
+        {
+            return ErrorPage(new OpenIddictResponse { Error = Errors.InvalidRequest, ErrorDescription = "Not an authorization request." });
+        }
+
+        var user = await users.GetUserAsync(User);
+        var application = await applications.FindByClientIdAsync(request.ClientId!);
+        if (user is null || application is null)
+        {
+            return ForbidWith(Errors.AccessDenied, "The user or the application no longer exists.");
+        }
+
+        // Checked again here: this POST must not be a way around an externally managed consent.
+        var existing = await FindPermanentAuthorizationsAsync(user, application, request.GetScopes());
+        if (existing.Count == 0 && await applications.HasConsentTypeAsync(application, ConsentTypes.External))
+        {
+            return ForbidWith(Errors.ConsentRequired, "The user is not allowed to use this application.");
+        }
+
+        return await IssueAsync(user, application, request.GetScopes(), existing.LastOrDefault());
+    }
+
+    /// <summary>The user said no: OpenIddict redirects back with <c>access_denied</c>, <c>state</c> and <c>iss</c>.</summary>
+    [Authorize, FormValueRequired("submit.Deny")]
+    [HttpPost("~/oauth/authorize"), ValidateAntiForgeryToken]
+    public IActionResult Deny() => Forbid(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
+
+    [HttpGet("~/oauth/logout")]
+    public IActionResult Logout()
+    {
+        if (HttpContext.GetOpenIddictServerResponse() is { } failure)
+        {
+            return ErrorPage(failure);
+        }
+
+        return View(new LogoutViewModel([.. Request.Query]));
+    }
+
+    [ActionName(nameof(Logout)), HttpPost("~/oauth/logout"), ValidateAntiForgeryToken]
+    public async Task<IActionResult> LogoutPost()
+    {
+        if (HttpContext.GetOpenIddictServerResponse() is { } failure)
+        {
+            return ErrorPage(failure);
+        }
+
+        await signIn.SignOutAsync();
+
+        // OpenIddict redirects to the validated post_logout_redirect_uri, or to the home page when none was given.
+        return SignOut(
+            new AuthenticationProperties { RedirectUri = "/" },
+            OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
+    }
+
+    [HttpPost("~/oauth/token"), IgnoreAntiforgeryToken, Produces("application/json")]
+    public async Task<IActionResult> Exchange()
+    {
+        var request = HttpContext.GetOpenIddictServerRequest();
+        if (request is null || !(request.IsAuthorizationCodeGrantType() || request.IsRefreshTokenGrantType()))
+        {
+            return ForbidWith(Errors.UnsupportedGrantType, "The grant type is not supported.");
+        }
+
+        // The principal stored in the code or refresh token; OpenIddict has checked the client, PKCE, the redirect
+        // URI, expiry and single use.
+        var principal = (await HttpContext.AuthenticateAsync(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme)).Principal;
+        var user = principal?.GetClaim(Claims.Subject) is { } subject ? await users.FindByIdAsync(subject) : null;
+        if (principal is null || user is null)
+        {
+            return ForbidWith(Errors.InvalidGrant, "The token is no longer valid.");
+        }
+
+        if (!await signIn.CanSignInAsync(user) || await users.IsLockedOutAsync(user))
+        {
+            return ForbidWith(Errors.InvalidGrant, "The user is no longer allowed to sign in.");
+        }
+
+        // Refresh the profile claims so a renamed account is seen on the next refresh.
+        var identity = (ClaimsIdentity)principal.Identity!;
+        await SetUserClaimsAsync(identity, user);
+        identity.SetDestinations(GetDestinations);
+
+        return SignIn(new ClaimsPrincipal(identity), OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
+    }
+
+    [Authorize(AuthenticationSchemes = OpenIddictServerAspNetCoreDefaults.AuthenticationScheme)]
+    [HttpGet("~/oauth/userinfo"), HttpPost("~/oauth/userinfo"), IgnoreAntiforgeryToken, Produces("application/json")]
+    public async Task<IActionResult> UserInfo()
+    {
+        var user = User.GetClaim(Claims.Subject) is { } subject ? await users.FindByIdAsync(subject) : null;
+        if (user is null)
+        {
+            return Challenge(
+                new AuthenticationProperties(new Dictionary<string, string?>
+                {
+                    [OpenIddictServerAspNetCoreConstants.Properties.Error] = Errors.InvalidToken,
+                    [OpenIddictServerAspNetCoreConstants.Properties.ErrorDescription] = "The account no longer exists.",
+                }),
+                OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
+        }
+
+        var claims = new Dictionary<string, object>(StringComparer.Ordinal) { [Claims.Subject] = user.Id };
+        if (User.HasScope(Scopes.Email))
+        {
+            claims[Claims.Email] = user.Email ?? "";
+            claims[Claims.EmailVerified] = user.EmailConfirmed;
+        }
+
+        if (User.HasScope(Scopes.Profile))
+        {
+            claims[Claims.Name] = DisplayName(user);
+            claims[Claims.PreferredUsername] = user.UserName ?? "";
+        }
+
+        return Ok(claims);
+    }
+
+    private async Task<IActionResult> IssueAsync(
+        ApplicationUser user, object application, ImmutableArray<string> scopes, object? authorization)
+    {
+        var identity = new ClaimsIdentity(
+            authenticationType: TokenValidationParameters.DefaultAuthenticationType,
+            nameType: Claims.Name,
+            roleType: Claims.Role);
+
+        await SetUserClaimsAsync(identity, user);
+        identity.SetScopes(scopes);
+        identity.SetResources(oauth.Value.Audience);
+
+        // A permanent authorization remembers the consent for this client and these scopes, and ties every token
+        // issued from it together, so revoking it (or replaying a code) ends them all.
+        authorization ??= await authorizations.CreateAsync(
+            principal: new ClaimsPrincipal(identity),
+            subject: user.Id,
+            client: (await applications.GetIdAsync(application))!,
+            type: AuthorizationTypes.Permanent,
+            scopes: identity.GetScopes());
+
+        identity.SetAuthorizationId(await authorizations.GetIdAsync(authorization));
+        identity.SetDestinations(GetDestinations);
+        return SignIn(new ClaimsPrincipal(identity), OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
+    }
+
+    private async Task SetUserClaimsAsync(ClaimsIdentity identity, ApplicationUser user)
+    {
+        identity.SetClaim(Claims.Subject, user.Id)
+            .SetClaim(Claims.Email, user.Email)
+            .SetClaim(Claims.Name, DisplayName(user))
+            .SetClaims(Claims.Role, [.. await users.GetRolesAsync(user)]);
+    }
+
+    private async Task<List<object>> FindPermanentAuthorizationsAsync(
+        ApplicationUser user, object application, ImmutableArray<string> scopes)
+    {
+        var found = new List<object>();
+        await foreach (var authorization in authorizations.FindAsync(
+            subject: user.Id,
+            client: await applications.GetIdAsync(application),
+            status: Statuses.Valid,
+            type: AuthorizationTypes.Permanent,
+            scopes: scopes))
+        {
+            found.Add(authorization);
+        }
+
+        return found;
+    }
+
+    private ForbidResult ForbidWith(string error, string description) => Forbid(
+        new AuthenticationProperties(new Dictionary<string, string?>
+        {
+            [OpenIddictServerAspNetCoreConstants.Properties.Error] = error,
+            [OpenIddictServerAspNetCoreConstants.Properties.ErrorDescription] = description,
+        }),
+        OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
+
+    private ViewResult ErrorPage(OpenIddictResponse response)
+    {
+        Response.StatusCode = StatusCodes.Status400BadRequest;
+        return View("OAuthError", new OAuthErrorViewModel(response.Error ?? Errors.InvalidRequest, response.ErrorDescription));
+    }
+
+    private static string DisplayName(ApplicationUser user) => user.DisplayName ?? user.UserName ?? user.Id;
+
+    /// <summary>
+    /// Claims go into a token only with a destination. Profile and email claims reach the identity token only when
+    /// their scope was granted; the access token carries what the platform API needs.
+    /// </summary>
+    private static IEnumerable<string> GetDestinations(Claim claim)
+    {
+        switch (claim.Type)
+        {
+            case Claims.Name or Claims.PreferredUsername:
+                yield return Destinations.AccessToken;
+                if (claim.Subject?.HasScope(Scopes.Profile) == true)
+                {
+                    yield return Destinations.IdentityToken;
+                }
+
+                yield break;
+
+            case Claims.Email:
+                yield return Destinations.AccessToken;
+                if (claim.Subject?.HasScope(Scopes.Email) == true)
+                {
+                    yield return Destinations.IdentityToken;
+                }
+
+                yield break;
+
+            // The security stamp is a secret of Identity's and never leaves the server.
+            case "AspNet.Identity.SecurityStamp":
+                yield break;
+
+            default:
+                yield return Destinations.AccessToken;
+                yield break;
+        }
+    }
+}
+
+public sealed record ConsentViewModel(
+    string ApplicationName, IReadOnlyList<string> Scopes, IReadOnlyList<KeyValuePair<string, StringValues>> Parameters);
+
+public sealed record LogoutViewModel(IReadOnlyList<KeyValuePair<string, StringValues>> Parameters);
+
+public sealed record OAuthErrorViewModel(string Error, string? Description);

@@ -1,0 +1,75 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace AuthServer.OAuth;
+
+/// <summary>The authorization server: issuer, token lifetimes and keys.</summary>
+public sealed class OAuthOptions : IValidatableObject
+{
+    public const string SectionName = "OAuth";
+
+    /// <summary>The issuer URL (<c>iss</c>). When empty it is taken from the request; set it in production so that
+    /// every node and every proxy path announces the same issuer.</summary>
+    public Uri? Issuer { get; set; }
+
+    /// <summary>The audience (<c>aud</c>) of access tokens: the platform API that validates them.</summary>
+    [Required]
+    public string Audience { get; set; } = "platform-api";
+
+    /// <summary>RFC 6749 recommends at most 10 minutes; we allow at most 5.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:05:00")]
+    public TimeSpan AuthorizationCodeLifetime { get; set; } = TimeSpan.FromMinutes(5);
+
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan AccessTokenLifetime { get; set; } = TimeSpan.FromHours(1);
+
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan IdentityTokenLifetime { get; set; } = TimeSpan.FromMinutes(20);
+
+    [Range(typeof(TimeSpan), "00:00:01", "365.00:00:00")]
+    public TimeSpan RefreshTokenLifetime { get; set; } = TimeSpan.FromDays(14);
+
+    /// <summary>How long a rotated refresh token may still be presented (for clients racing on flaky networks)
+    /// before a replay is treated as theft and the whole token family is revoked.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:05:00")]
+    public TimeSpan RefreshTokenReuseLeeway { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary><c>ES256</c> (default: fast to sign) or <c>RS256</c> for the generated signing key.</summary>
+    public string SigningAlgorithm { get; set; } = "ES256";
+
+    /// <summary>A PKCS#12 file with the signing certificate. When set, it replaces the generated signing key.</summary>
+    public string? SigningCertificatePath { get; set; }
+
+    public string? SigningCertificatePassword { get; set; }
+
+    /// <summary>A PKCS#12 file with the encryption certificate (for codes and refresh tokens). When set, it replaces
+    /// the generated encryption key.</summary>
+    public string? EncryptionCertificatePath { get; set; }
+
+    public string? EncryptionCertificatePassword { get; set; }
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (SigningAlgorithm is not ("ES256" or "RS256"))
+        {
+            yield return new ValidationResult(
+                $"{SectionName}:SigningAlgorithm must be 'ES256' or 'RS256'.", [nameof(SigningAlgorithm)]);
+        }
+
+        if (Issuer is { IsAbsoluteUri: false })
+        {
+            yield return new ValidationResult($"{SectionName}:Issuer must be an absolute URL.", [nameof(Issuer)]);
+        }
+
+        foreach (var (key, path) in new[]
+        {
+            (nameof(SigningCertificatePath), SigningCertificatePath),
+            (nameof(EncryptionCertificatePath), EncryptionCertificatePath),
+        })
+        {
+            if (!string.IsNullOrEmpty(path) && !File.Exists(path))
+            {
+                yield return new ValidationResult($"{SectionName}:{key} names a file that does not exist: {path}", [key]);
+            }
+        }
+    }
+}

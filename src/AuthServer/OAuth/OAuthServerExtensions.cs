@@ -1,0 +1,134 @@
+using AuthServer.Data;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using OpenIddict.Server;
+using static OpenIddict.Abstractions.OpenIddictConstants;
+
+namespace AuthServer.OAuth;
+
+/// <summary>The OAuth 2.0 / OpenID Connect server (OpenIddict) and the validation of the tokens it issues.</summary>
+internal static class OAuthServerExtensions
+{
+    public const string AuthorizePath = "/oauth/authorize";
+    public const string TokenPath = "/oauth/token";
+    public const string UserInfoPath = "/oauth/userinfo";
+    public const string LogoutPath = "/oauth/logout";
+
+    /// <summary>The scopes this server knows. A client may only ask for the ones it was registered with.</summary>
+    public static readonly IReadOnlyList<string> SupportedScopes =
+        [Scopes.OpenId, Scopes.Profile, Scopes.Email, Scopes.OfflineAccess, PlatformScopes.Read, PlatformScopes.Write];
+
+    public static IServiceCollection AddOAuth(
+        this IServiceCollection services, IHostEnvironment environment)
+    {
+        services.AddOptions<OAuthOptions>()
+            .BindConfiguration(OAuthOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+
+        services.TryAddSingleton(TimeProvider.System);
+
+        // The Data Protection key ring lives in the database, so every node and every restart can read what another
+        // protected (the server's own keys, the sign-in and antiforgery cookies).
+        services.AddDataProtection()
+            .SetApplicationName("AuthServer")
+            .PersistKeysToDbContext<AuthDbContext>();
+
+        services.AddOpenIddict()
+            // Applications, authorizations, scopes and tokens are stored with EF Core in the one AuthDbContext.
+            .AddCore(options => options.UseEntityFrameworkCore().UseDbContext<AuthDbContext>())
+
+            .AddServer(options =>
+            {
+                // The endpoints are part of the contract; discovery answers on both well-known paths, and announces
+                // the first.
+                options.SetAuthorizationEndpointUris(AuthorizePath)
+                    .SetTokenEndpointUris(TokenPath)
+                    .SetUserInfoEndpointUris(UserInfoPath)
+                    .SetEndSessionEndpointUris(LogoutPath)
+                    .SetConfigurationEndpointUris(".well-known/openid-configuration", ".well-known/oauth-authorization-server")
+                    .SetJsonWebKeySetEndpointUris(".well-known/jwks");
+
+                // Only the code flow (with PKCE, for every client) and refresh tokens: no implicit, no password grant.
+                options.AllowAuthorizationCodeFlow()
+                    .AllowRefreshTokenFlow()
+                    .RequireProofKeyForCodeExchange();
+
+                options.RegisterScopes([.. SupportedScopes]);
+
+                // Access tokens are plain signed JWTs (RFC 9068, typ at+jwt) so that resource servers can validate
+                // them with the JWKS alone; codes and refresh tokens stay encrypted.
+                options.DisableAccessTokenEncryption();
+
+                var aspNetCore = options.UseAspNetCore()
+                    .EnableAuthorizationEndpointPassthrough()
+                    .EnableTokenEndpointPassthrough()
+                    .EnableUserInfoEndpointPassthrough()
+                    .EnableEndSessionEndpointPassthrough()
+                    .EnableErrorPassthrough();
+
+                // HTTPS is enforced by our transport middleware in Development (plain HTTP from loopback only) and
+                // by OpenIddict itself everywhere else.
+                if (environment.IsDevelopment())
+                {
+                    aspNetCore.DisableTransportSecurityRequirement();
+                }
+            })
+
+            // Tokens issued here are validated in-process for the platform API and the userinfo endpoint.
+            .AddValidation(options =>
+            {
+                options.UseLocalServer();
+                options.UseAspNetCore();
+            });
+
+        // Options from configuration (lifetimes, issuer, audience) and the keys from the database.
+        services.AddSingleton<IConfigureOptions<OpenIddictServerOptions>, ServerKeyConfigurator>();
+        services.AddOptions<OpenIddictServerOptions>().Configure<IOptions<OAuthOptions>, TimeProvider>((server, oauth, clock) =>
+        {
+            var settings = oauth.Value;
+            server.Issuer = settings.Issuer;
+            server.AuthorizationCodeLifetime = settings.AuthorizationCodeLifetime;
+            server.AccessTokenLifetime = settings.AccessTokenLifetime;
+            server.IdentityTokenLifetime = settings.IdentityTokenLifetime;
+            server.RefreshTokenLifetime = settings.RefreshTokenLifetime;
+            server.RefreshTokenReuseLeeway = settings.RefreshTokenReuseLeeway;
+            server.TimeProvider = clock;
+
+            // RFC 9700 §2.1.1: only S256. The plain method protects nothing once the challenge leaks.
+            server.CodeChallengeMethods.Remove(CodeChallengeMethods.Plain);
+        });
+        services.AddOptions<OpenIddict.Validation.OpenIddictValidationOptions>()
+            .Configure<IOptions<OAuthOptions>, TimeProvider>((validation, oauth, clock) =>
+            {
+                validation.Audiences.Add(oauth.Value.Audience);
+                validation.TimeProvider = clock;
+            });
+
+        services.AddRequestLimits();
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapOAuthEndpoints(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapControllers();
+        return endpoints;
+    }
+
+    /// <summary>Resolves the server options once at start-up, so keys are loaded (or generated) before the first
+    /// request and a problem with them stops the host instead of failing requests.</summary>
+    public static Task LoadServerKeysAsync(this WebApplication app)
+    {
+        _ = app.Services.GetRequiredService<IOptionsMonitor<OpenIddictServerOptions>>().CurrentValue;
+        _ = app.Services.GetRequiredService<IOptionsMonitor<OpenIddict.Validation.OpenIddictValidationOptions>>().CurrentValue;
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>The scopes of the platform API.</summary>
+public static class PlatformScopes
+{
+    public const string Read = "read";
+    public const string Write = "write";
+}

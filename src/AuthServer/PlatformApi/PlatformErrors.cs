@@ -1,0 +1,48 @@
+using System.Text.Json.Serialization;
+
+namespace AuthServer.PlatformApi;
+
+/// <summary>
+/// Errors of the platform API: <c>{"error":{"type":..,"message":..}}</c> with the RFC 6750 <c>WWW-Authenticate</c>
+/// header, so both people reading the body and OAuth libraries reading the header understand them.
+/// </summary>
+internal static class PlatformErrors
+{
+    public const string InvalidToken = "invalid_token";
+    public const string InsufficientScope = "insufficient_scope";
+
+    public static Task WriteAsync(
+        HttpContext context, int status, string type, string message, IReadOnlyList<string>? scopes = null)
+    {
+        var challenge = $"Bearer realm=\"platform\", error=\"{type}\", error_description=\"{message.Replace("\"", "'", StringComparison.Ordinal)}\"";
+        if (scopes is { Count: > 0 })
+        {
+            challenge += $", scope=\"{string.Join(' ', scopes)}\"";
+        }
+
+        context.Response.StatusCode = status;
+        context.Response.Headers.WWWAuthenticate = challenge;
+        context.Response.Headers.CacheControl = "no-store";
+        return context.Response.WriteAsJsonAsync(
+            new ErrorEnvelope(new ErrorBody(type, message)), PlatformJsonContext.Default.ErrorEnvelope);
+    }
+
+    internal sealed record ErrorEnvelope([property: JsonPropertyName("error")] ErrorBody Error);
+
+    internal sealed record ErrorBody(
+        [property: JsonPropertyName("type")] string Type,
+        [property: JsonPropertyName("message")] string Message);
+}
+
+/// <summary>A platform API error returned from an endpoint.</summary>
+internal sealed class PlatformErrorResult(int status, string type, string message) : IResult
+{
+    public Task ExecuteAsync(HttpContext httpContext) => PlatformErrors.WriteAsync(httpContext, status, type, message);
+}
+
+/// <summary>Scopes an endpoint requires; any one of them is enough.</summary>
+internal sealed record RequiredScopes(IReadOnlyList<string> AnyOf);
+
+[JsonSerializable(typeof(PlatformErrors.ErrorEnvelope))]
+[JsonSerializable(typeof(UserProfile))]
+internal sealed partial class PlatformJsonContext : JsonSerializerContext;

@@ -1,0 +1,55 @@
+using AuthServer.Accounts;
+using AuthServer.Cli;
+using AuthServer.Clients;
+using AuthServer.Health;
+using AuthServer.Hosting;
+using AuthServer.OAuth;
+using AuthServer.PlatformApi;
+
+// A verb (`migrate`, `users create`, `clients create`) runs the command line against the same services; without
+// one the host serves. Host arguments such as `--urls` only apply when serving: the CLI reads its configuration from
+// appsettings.json and environment variables so that its own options are not mistaken for configuration keys.
+var cliMode = CommandLine.IsVerb(args);
+var builder = WebApplication.CreateBuilder(cliMode ? [] : args);
+
+builder.Configuration.AddRootAppSettings();
+if (cliMode)
+{
+    builder.Logging.ForCommandLine();
+}
+
+builder.Services.AddDatabase();
+builder.Services.AddAccounts();
+builder.Services.AddOAuth(builder.Environment);
+builder.Services.AddClients();
+builder.Services.AddPlatformApi();
+builder.Services.AddHealth();
+builder.Services.AddTransport();
+
+var app = builder.Build();
+
+await app.PrepareDatabaseAsync(cliMode);
+
+if (cliMode)
+{
+    return await CommandLine.RunAsync(app.Services, args);
+}
+
+app.UseTransport();
+app.UseStaticFiles();
+app.UseRouting();
+app.UseOAuthRequestLimits();
+app.UseAuthentication();
+app.UseAuthorization();
+
+app.MapAccountPages();
+app.MapOAuthEndpoints();
+app.MapPlatformApi();
+app.MapHealth();
+
+await app.LoadServerKeysAsync();
+await app.RunAsync();
+return 0;
+
+/// <summary>The entry point, visible to the test host (<c>WebApplicationFactory&lt;Program&gt;</c>).</summary>
+public partial class Program;
