@@ -7,7 +7,7 @@ using static OpenIddict.Abstractions.OpenIddictConstants;
 namespace AuthServer.Clients;
 
 /// <summary>What it takes to register an OAuth client.</summary>
-internal sealed record ClientRegistration(
+public sealed record ClientRegistration(
     string Name,
     IReadOnlyList<Uri> RedirectUris,
     bool IsPublic,
@@ -15,7 +15,7 @@ internal sealed record ClientRegistration(
     IReadOnlyList<Uri>? PostLogoutRedirectUris = null);
 
 /// <summary>The result of a registration: the secret is returned here once and stored only as a hash.</summary>
-internal sealed record RegisteredClient(string ClientId, string? ClientSecret);
+public sealed record RegisteredClient(string ClientId, string? ClientSecret);
 
 /// <summary>Registers OAuth clients (used by the CLI now, and by the admin API and dashboard).</summary>
 internal sealed class ClientRegistrar(IOpenIddictApplicationManager applications)

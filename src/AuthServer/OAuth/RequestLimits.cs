@@ -9,11 +9,11 @@ public sealed class RequestLimitsOptions
 
     /// <summary>The longest accepted value of any one parameter (state, nonce, redirect_uri, ...).</summary>
     [System.ComponentModel.DataAnnotations.Range(256, 65536)]
-    public int MaxParameterLength { get; set; } = 2048;
+    public int MaxParameterLength { get; set; } = 8192;
 
     /// <summary>The largest accepted query string or form body, in bytes.</summary>
-    [System.ComponentModel.DataAnnotations.Range(1024, 1048576)]
-    public int MaxRequestLength { get; set; } = 16384;
+    [System.ComponentModel.DataAnnotations.Range(4096, 1048576)]
+    public int MaxRequestLength { get; set; } = 32768;
 }
 
 /// <summary>

@@ -1,0 +1,95 @@
+using AuthServer.Clients;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace AuthServer.Tests.Infrastructure;
+
+/// <summary>
+/// The real host on a real SQLite file of its own. Configuration is set the way an operator would set it, never by
+/// replacing registrations, so the tests run the same code path (signing keys included) as a deployment.
+/// </summary>
+public class AuthServerFactory : WebApplicationFactory<Program>
+{
+    private readonly Dictionary<string, string?> _settings = new(StringComparer.OrdinalIgnoreCase);
+
+    public AuthServerFactory()
+        : this(TestDatabase.NewSqlitePath(), null)
+    {
+    }
+
+    protected AuthServerFactory(string databasePath, IReadOnlyDictionary<string, string?>? settings)
+    {
+        DatabasePath = databasePath;
+        _settings["Database:Provider"] = "Sqlite";
+        _settings["Database:ConnectionString"] = $"Data Source={databasePath}";
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            _settings[key] = value;
+        }
+    }
+
+    public string DatabasePath { get; }
+
+    public string EnvironmentName { get; init; } = "Development";
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment(EnvironmentName);
+        foreach (var (key, value) in _settings)
+        {
+            builder.UseSetting(key, value);
+        }
+    }
+
+    /// <summary>A browser-like client: cookies kept, redirects not followed, HTTPS as in production.</summary>
+    public TestBrowser CreateBrowser() => new(CreateClient(new WebApplicationFactoryClientOptions
+    {
+        AllowAutoRedirect = false,
+        HandleCookies = true,
+        BaseAddress = new Uri("https://localhost"),
+    }));
+
+    /// <summary>A client with no cookies, for calls an app or a resource server makes.</summary>
+    public HttpClient CreateApiClient() => CreateClient(new WebApplicationFactoryClientOptions
+    {
+        AllowAutoRedirect = false,
+        HandleCookies = false,
+        BaseAddress = new Uri("https://localhost"),
+    });
+
+    public async Task<RegisteredClient> RegisterClientAsync(
+        string redirectUri = "https://app.example/callback", bool isPublic = false, params string[] scopes)
+    {
+        await using var scope = Services.CreateAsyncScope();
+        var registrar = scope.ServiceProvider.GetRequiredService<ClientRegistrar>();
+        return await registrar.RegisterAsync(
+            new ClientRegistration(
+                "Test App",
+                [new Uri(redirectUri)],
+                isPublic,
+                scopes.Length > 0 ? scopes : ClientRegistrar.DefaultScopes),
+            CancellationToken.None);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+    }
+}
+
+/// <summary>A host on a given database file with extra settings: for restarts and for short lifetimes.</summary>
+public sealed class ConfiguredAuthServerFactory(string databasePath, IReadOnlyDictionary<string, string?>? settings = null)
+    : AuthServerFactory(databasePath, settings);
+
+internal static class TestDatabase
+{
+    private static readonly string Root = Path.Combine(Path.GetTempPath(), "authserver-tests", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    public static string NewSqlitePath()
+    {
+        Directory.CreateDirectory(Root);
+        return Path.Combine(Root, $"{Guid.NewGuid():N}.db");
+    }
+}
