@@ -36,6 +36,7 @@ if (cliMode)
 }
 
 app.UseTransport();
+app.UseOAuthErrorPages();
 app.UseStaticFiles();
 app.UseRouting();
 app.UseOAuthRequestLimits();

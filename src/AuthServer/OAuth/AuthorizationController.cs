@@ -31,13 +31,6 @@ public sealed class AuthorizationController(
     [IgnoreAntiforgeryToken]
     public async Task<IActionResult> Authorize()
     {
-        // Errors OpenIddict cannot send back to the client (unknown client, unregistered redirect URI) are shown
-        // here, on the server: redirecting them would make the server an open redirector.
-        if (HttpContext.GetOpenIddictServerResponse() is { } failure)
-        {
-            return ErrorPage(failure);
-        }
-
         var request = HttpContext.GetOpenIddictServerRequest();
         if (request is null)
         {
@@ -144,24 +137,11 @@ public sealed class AuthorizationController(
     public IActionResult Deny() => Forbid(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
 
     [HttpGet("~/oauth/logout")]
-    public IActionResult Logout()
-    {
-        if (HttpContext.GetOpenIddictServerResponse() is { } failure)
-        {
-            return ErrorPage(failure);
-        }
-
-        return View(new LogoutViewModel([.. Request.Query]));
-    }
+    public IActionResult Logout() => View(new LogoutViewModel([.. Request.Query]));
 
     [ActionName(nameof(Logout)), HttpPost("~/oauth/logout"), ValidateAntiForgeryToken]
     public async Task<IActionResult> LogoutPost()
     {
-        if (HttpContext.GetOpenIddictServerResponse() is { } failure)
-        {
-            return ErrorPage(failure);
-        }
-
         await signIn.SignOutAsync();
 
         // OpenIddict redirects to the validated post_logout_redirect_uri, or to the home page when none was given.
@@ -296,6 +276,21 @@ public sealed class AuthorizationController(
     {
         Response.StatusCode = StatusCodes.Status400BadRequest;
         return View("OAuthError", new OAuthErrorViewModel(response.Error ?? Errors.InvalidRequest, response.ErrorDescription));
+    }
+
+    /// <summary>Renders errors on the server: OpenIddict's non-redirectable errors, and any other bare status.</summary>
+    [Route("~/error/{status:int}"), IgnoreAntiforgeryToken]
+    public IActionResult Error(int status)
+    {
+        if (HttpContext.GetOpenIddictServerResponse() is { } failure)
+        {
+            return ErrorPage(failure);
+        }
+
+        Response.StatusCode = status is >= 400 and < 600 ? status : StatusCodes.Status400BadRequest;
+        return View("OAuthError", new OAuthErrorViewModel(
+            status == StatusCodes.Status404NotFound ? "not_found" : "bad_request",
+            status == StatusCodes.Status404NotFound ? "There is nothing at this address." : "The request could not be processed."));
     }
 
     private static string DisplayName(ApplicationUser user) => user.DisplayName ?? user.UserName ?? user.Id;

@@ -57,6 +57,9 @@ internal static class OAuthServerExtensions
 
                 options.RegisterScopes([.. SupportedScopes]);
 
+                // Validation errors of a request whose client and redirect URI check out go back to the client.
+                options.AddEventHandler(RedirectValidationErrors.Descriptor);
+
                 // Access tokens are plain signed JWTs (RFC 9068, typ at+jwt) so that resource servers can validate
                 // them with the JWKS alone; codes and refresh tokens stay encrypted.
                 options.DisableAccessTokenEncryption();
@@ -66,7 +69,7 @@ internal static class OAuthServerExtensions
                     .EnableTokenEndpointPassthrough()
                     .EnableUserInfoEndpointPassthrough()
                     .EnableEndSessionEndpointPassthrough()
-                    .EnableErrorPassthrough();
+                    .EnableStatusCodePagesIntegration();
 
                 // HTTPS is enforced by our transport middleware in Development (plain HTTP from loopback only) and
                 // by OpenIddict itself everywhere else.
@@ -109,6 +112,14 @@ internal static class OAuthServerExtensions
         services.AddRequestLimits();
         return services;
     }
+
+    /// <summary>
+    /// Errors OpenIddict cannot send back to the client (unknown client, unregistered redirect URI) end as a bare
+    /// 400; the status code pages middleware re-executes them on <c>/error/400</c>, which renders them on the server.
+    /// Redirecting them would make the server an open redirector.
+    /// </summary>
+    public static IApplicationBuilder UseOAuthErrorPages(this IApplicationBuilder app) =>
+        app.UseStatusCodePagesWithReExecute("/error/{0}");
 
     public static IEndpointRouteBuilder MapOAuthEndpoints(this IEndpointRouteBuilder endpoints)
     {
