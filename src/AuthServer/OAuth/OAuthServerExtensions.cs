@@ -59,6 +59,7 @@ internal static class OAuthServerExtensions
 
                 // Validation errors of a request whose client and redirect URI check out go back to the client.
                 options.AddEventHandler(RedirectValidationErrors.Descriptor);
+                options.AddEventHandler(RefreshScopeErrorCode.Descriptor);
 
                 // Access tokens are plain signed JWTs (RFC 9068, typ at+jwt) so that resource servers can validate
                 // them with the JWKS alone; codes and refresh tokens stay encrypted.
@@ -119,7 +120,16 @@ internal static class OAuthServerExtensions
     /// Redirecting them would make the server an open redirector.
     /// </summary>
     public static IApplicationBuilder UseOAuthErrorPages(this IApplicationBuilder app) =>
-        app.UseStatusCodePagesWithReExecute("/error/{0}");
+        app.UseWhen(context => IsInteractive(context.Request.Path), branch => branch.UseStatusCodePagesWithReExecute("/error/{0}"));
+
+    /// <summary>Pages a person looks at, as opposed to APIs whose status codes and headers are the answer.</summary>
+    private static bool IsInteractive(PathString path) =>
+        path.StartsWithSegments(AuthorizePath, StringComparison.OrdinalIgnoreCase)
+        || path.StartsWithSegments(LogoutPath, StringComparison.OrdinalIgnoreCase)
+        || !(path.StartsWithSegments("/oauth", StringComparison.OrdinalIgnoreCase)
+            || path.StartsWithSegments("/v1", StringComparison.OrdinalIgnoreCase)
+            || path.StartsWithSegments("/admin", StringComparison.OrdinalIgnoreCase)
+            || path.StartsWithSegments("/.well-known", StringComparison.OrdinalIgnoreCase));
 
     public static IEndpointRouteBuilder MapOAuthEndpoints(this IEndpointRouteBuilder endpoints)
     {
