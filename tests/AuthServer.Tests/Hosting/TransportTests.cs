@@ -1,0 +1,78 @@
+using System.Net;
+using AuthServer.Tests.Infrastructure;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc.Testing;
+
+namespace AuthServer.Tests.Hosting;
+
+public sealed class TransportTests
+{
+    [Fact]
+    public async Task Production_PlainHttp_IsRefused()
+    {
+        await using var factory = new ConfiguredAuthServerFactory(TestDatabase.NewSqlitePath()) { EnvironmentName = "Production" };
+        using var http = factory.CreateClient(new WebApplicationFactoryClientOptions { BaseAddress = new Uri("http://localhost") });
+
+        using var response = await http.GetAsync("/.well-known/openid-configuration");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("HTTPS", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Production_Https_Serves()
+    {
+        await using var factory = new ConfiguredAuthServerFactory(TestDatabase.NewSqlitePath()) { EnvironmentName = "Production" };
+        // Note: HSTS is never sent to localhost, so the request names a real host.
+        using var https = factory.CreateClient(new WebApplicationFactoryClientOptions { BaseAddress = new Uri("https://auth.example.test") });
+
+        using var response = await https.GetAsync("/.well-known/openid-configuration");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.True(response.Headers.Contains("Strict-Transport-Security"));
+    }
+
+    [Fact]
+    public async Task Production_HealthProbesOverHttp_AreAnswered()
+    {
+        await using var factory = new ConfiguredAuthServerFactory(TestDatabase.NewSqlitePath()) { EnvironmentName = "Production" };
+        using var http = factory.CreateClient(new WebApplicationFactoryClientOptions { BaseAddress = new Uri("http://localhost") });
+
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/healthz")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/readyz")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Development_PlainHttpFromAnotherMachine_IsRefused()
+    {
+        await using var factory = new ConfiguredAuthServerFactory(TestDatabase.NewSqlitePath());
+        _ = factory.Server;
+
+        var context = await factory.Server.SendAsync(request =>
+        {
+            request.Request.Method = "GET";
+            request.Request.Scheme = "http";
+            request.Request.Path = "/.well-known/openid-configuration";
+            request.Connection.RemoteIpAddress = IPAddress.Parse("203.0.113.7");
+        });
+
+        Assert.Equal(StatusCodes.Status400BadRequest, context.Response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Development_PlainHttpFromLoopback_Serves()
+    {
+        await using var factory = new ConfiguredAuthServerFactory(TestDatabase.NewSqlitePath());
+        _ = factory.Server;
+
+        var context = await factory.Server.SendAsync(request =>
+        {
+            request.Request.Method = "GET";
+            request.Request.Scheme = "http";
+            request.Request.Path = "/.well-known/openid-configuration";
+            request.Connection.RemoteIpAddress = IPAddress.Loopback;
+        });
+
+        Assert.Equal(StatusCodes.Status200OK, context.Response.StatusCode);
+    }
+}
