@@ -42,9 +42,10 @@ internal static class CommandLine
 
         try
         {
-            return await parsed.InvokeAsync();
+            // Our own handler below prints one line; System.CommandLine's would print a stack trace.
+            return await parsed.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
-        catch (CommandLineException exception)
+        catch (Exception exception) when (exception is CommandLineException or System.Data.Common.DbException or DbUpdateException)
         {
             await Console.Error.WriteLineAsync($"error: {exception.Message}");
             return 1;
