@@ -5,6 +5,7 @@ using AuthServer.Health;
 using AuthServer.Hosting;
 using AuthServer.OAuth;
 using AuthServer.PlatformApi;
+using Microsoft.Extensions.Options;
 
 // A verb (`migrate`, `users create`, `clients create`) runs the command line against the same services; without
 // one the host serves. Host arguments such as `--urls` only apply when serving: the CLI reads its configuration from
@@ -20,7 +21,7 @@ if (cliMode)
 
 builder.Services.AddDatabase();
 builder.Services.AddAccounts();
-builder.Services.AddOAuth(builder.Environment);
+builder.Services.AddOAuth(builder.Configuration, builder.Environment);
 builder.Services.AddClients();
 builder.Services.AddPlatformApi();
 builder.Services.AddHealth();
@@ -28,29 +29,44 @@ builder.Services.AddTransport();
 
 var app = builder.Build();
 
-await app.PrepareDatabaseAsync(cliMode);
-
-if (cliMode)
+try
 {
-    return await CommandLine.RunAsync(app.Services, args);
+    await app.PrepareDatabaseAsync(cliMode);
+
+    if (cliMode)
+    {
+        return await CommandLine.RunAsync(app.Services, args);
+    }
+
+    app.UseTransport();
+    app.UseOAuthErrorPages();
+    app.UseStaticFiles();
+    app.UseRouting();
+    app.UseOAuthRequestLimits();
+    app.UseAuthentication();
+    app.UseAuthorization();
+
+    app.MapAccountPages();
+    app.MapOAuthEndpoints();
+    app.MapPlatformApi();
+    app.MapHealth();
+
+    await app.LoadServerKeysAsync();
+    await app.RunAsync();
+    return 0;
 }
-
-app.UseTransport();
-app.UseOAuthErrorPages();
-app.UseStaticFiles();
-app.UseRouting();
-app.UseOAuthRequestLimits();
-app.UseAuthentication();
-app.UseAuthorization();
-
-app.MapAccountPages();
-app.MapOAuthEndpoints();
-app.MapPlatformApi();
-app.MapHealth();
-
-await app.LoadServerKeysAsync();
-await app.RunAsync();
-return 0;
+catch (OptionsValidationException exception)
+{
+    // A bad setting stops the server with a message naming the key, not a stack trace.
+    await Console.Error.WriteLineAsync($"Configuration error: {string.Join(" ", exception.Failures)}");
+    return 2;
+}
+catch (InvalidOperationException exception) when (exception.InnerException is FormatException)
+{
+    // The binder's message names the key and the value ("Failed to convert configuration value 'x' at 'A:B'").
+    await Console.Error.WriteLineAsync($"Configuration error: {exception.Message}");
+    return 2;
+}
 
 /// <summary>The entry point, visible to the test host (<c>WebApplicationFactory&lt;Program&gt;</c>).</summary>
 public partial class Program;

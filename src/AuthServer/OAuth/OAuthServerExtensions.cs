@@ -20,7 +20,7 @@ internal static class OAuthServerExtensions
         [Scopes.OpenId, Scopes.Profile, Scopes.Email, Scopes.OfflineAccess, PlatformScopes.Read, PlatformScopes.Write];
 
     public static IServiceCollection AddOAuth(
-        this IServiceCollection services, IHostEnvironment environment)
+        this IServiceCollection services, IConfiguration configuration, IHostEnvironment environment)
     {
         services.AddOptions<OAuthOptions>()
             .BindConfiguration(OAuthOptions.SectionName)
@@ -31,9 +31,25 @@ internal static class OAuthServerExtensions
 
         // The Data Protection key ring lives in the database, so every node and every restart can read what another
         // protected (the server's own keys, the sign-in and antiforgery cookies).
-        services.AddDataProtection()
+        var dataProtection = services.AddDataProtection()
             .SetApplicationName("AuthServer")
             .PersistKeysToDbContext<AuthDbContext>();
+
+        services.AddOptions<KeyRingOptions>()
+            .BindConfiguration(KeyRingOptions.SectionName)
+            .Validate(
+                options => string.IsNullOrEmpty(options.CertificatePath) || File.Exists(options.CertificatePath),
+                $"{KeyRingOptions.SectionName}:CertificatePath names a file that does not exist.")
+            .ValidateOnStart();
+
+        // Note: the key ring encryptor has to be chosen while services are registered, so this one setting is read
+        // here; a missing file is reported by the validation above.
+        var ring = configuration.GetSection(KeyRingOptions.SectionName).Get<KeyRingOptions>();
+        if (ring?.CertificatePath is { Length: > 0 } path && File.Exists(path))
+        {
+            var certificate = ServerKeyConfigurator.LoadCertificate(path, ring.CertificatePassword);
+            dataProtection.ProtectKeysWithCertificate(certificate).UnprotectKeysWithAnyCertificate(certificate);
+        }
 
         services.AddOpenIddict()
             // Applications, authorizations, scopes and tokens are stored with EF Core in the one AuthDbContext.

@@ -82,7 +82,7 @@ internal sealed class ServerKeyConfigurator(
         return new SigningCredentials(new X509SecurityKey(certificate), algorithm);
     }
 
-    private static X509Certificate2 LoadCertificate(string path, string? password)
+    internal static X509Certificate2 LoadCertificate(string path, string? password)
     {
         var certificate = X509CertificateLoader.LoadPkcs12FromFile(path, password, X509KeyStorageFlags.EphemeralKeySet);
         if (!certificate.HasPrivateKey)
