@@ -15,6 +15,10 @@ public sealed class AuthDbContext(DbContextOptions<AuthDbContext> options)
 
     public DbSet<ServerKey> ServerKeys => Set<ServerKey>();
 
+    public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
+
+    public DbSet<AuditEvent> AuditEvents => Set<AuditEvent>();
+
     protected override void OnModelCreating(ModelBuilder builder)
     {
         base.OnModelCreating(builder);
@@ -35,7 +39,35 @@ public sealed class AuthDbContext(DbContextOptions<AuthDbContext> options)
             key.Property(k => k.Algorithm).HasMaxLength(32);
             key.Property(k => k.KeyId).HasMaxLength(100);
             key.HasIndex(k => k.KeyId).IsUnique();
-            key.HasIndex(k => new { k.Purpose, k.CreatedAt });
+            key.HasIndex(k => k.Purpose);
+        });
+
+        builder.Entity<ApiKey>(key =>
+        {
+            key.ToTable("ApiKeys");
+            key.Property(k => k.Id).HasMaxLength(32);
+            key.Property(k => k.OwnerId).HasMaxLength(450);
+            key.Property(k => k.Name).HasMaxLength(100);
+            key.Property(k => k.Hash).HasMaxLength(64).IsFixedLength().IsUnicode(false);
+            key.Property(k => k.DisplayPrefix).HasMaxLength(16);
+            key.Property(k => k.LastFour).HasMaxLength(4);
+            key.Property(k => k.Scopes).HasMaxLength(200);
+            key.Property(k => k.ReplacedById).HasMaxLength(32);
+            key.HasIndex(k => k.Hash).IsUnique();
+            key.HasIndex(k => k.OwnerId);
+            key.HasOne(k => k.Owner).WithMany().HasForeignKey(k => k.OwnerId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        builder.Entity<AuditEvent>(audit =>
+        {
+            audit.ToTable("AuditEvents");
+            audit.Property(a => a.Actor).HasMaxLength(450);
+            audit.Property(a => a.Action).HasMaxLength(64);
+            audit.Property(a => a.Target).HasMaxLength(450);
+            audit.Property(a => a.AccountId).HasMaxLength(450);
+            audit.Property(a => a.IpAddress).HasMaxLength(64);
+            audit.Property(a => a.Details).HasMaxLength(4000);
+            audit.HasIndex(a => a.AccountId);
         });
     }
 }

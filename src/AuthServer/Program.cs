@@ -1,4 +1,7 @@
 using AuthServer.Accounts;
+using AuthServer.Admin;
+using AuthServer.ApiKeys;
+using AuthServer.Audit;
 using AuthServer.Cli;
 using AuthServer.Clients;
 using AuthServer.Health;
@@ -23,6 +26,9 @@ builder.Services.AddDatabase();
 builder.Services.AddAccounts();
 builder.Services.AddOAuth(builder.Configuration, builder.Environment);
 builder.Services.AddClients();
+builder.Services.AddAudit();
+builder.Services.AddApiKeys();
+builder.Services.AddAdmin();
 builder.Services.AddPlatformApi();
 builder.Services.AddHealth();
 builder.Services.AddTransport();
@@ -49,6 +55,7 @@ try
     app.MapAccountPages();
     app.MapOAuthEndpoints();
     app.MapPlatformApi();
+    app.MapAdmin();
     app.MapHealth();
 
     await app.LoadServerKeysAsync();

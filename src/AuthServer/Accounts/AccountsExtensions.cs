@@ -11,6 +11,7 @@ internal static class AccountsExtensions
     public const string AdminRole = "admin";
     public const string LoginPath = "/account/login";
     public const string LogoutPath = "/account/logout";
+    public const string SessionCookie = "authserver.session";
 
     public static IServiceCollection AddAccounts(this IServiceCollection services)
     {
@@ -43,13 +44,17 @@ internal static class AccountsExtensions
 
         services.ConfigureApplicationCookie(options =>
         {
-            options.Cookie.Name = "authserver.session";
+            options.Cookie.Name = SessionCookie;
             options.Cookie.HttpOnly = true;
             options.Cookie.SameSite = SameSiteMode.Lax;
             options.LoginPath = LoginPath;
             options.LogoutPath = LogoutPath;
             options.AccessDeniedPath = "/account/denied";
             options.SlidingExpiration = true;
+
+            // APIs answer with a status code; only pages redirect to the sign-in page.
+            options.Events.OnRedirectToLogin = context => RedirectOrStatus(context, StatusCodes.Status401Unauthorized);
+            options.Events.OnRedirectToAccessDenied = context => RedirectOrStatus(context, StatusCodes.Status403Forbidden);
         });
         services.AddOptions<Microsoft.AspNetCore.Authentication.Cookies.CookieAuthenticationOptions>(
                 IdentityConstants.ApplicationScheme)
@@ -65,6 +70,21 @@ internal static class AccountsExtensions
     {
         endpoints.MapRazorPages();
         return endpoints;
+    }
+
+    private static Task RedirectOrStatus(
+        Microsoft.AspNetCore.Authentication.RedirectContext<Microsoft.AspNetCore.Authentication.Cookies.CookieAuthenticationOptions> context,
+        int status)
+    {
+        if (context.Request.Path.StartsWithSegments("/admin", StringComparison.OrdinalIgnoreCase)
+            || context.Request.Path.StartsWithSegments("/v1", StringComparison.OrdinalIgnoreCase))
+        {
+            context.Response.StatusCode = status;
+            return Task.CompletedTask;
+        }
+
+        context.Response.Redirect(context.RedirectUri);
+        return Task.CompletedTask;
     }
 
     /// <summary>Only ever redirect to a path on this server (never <c>//evil</c> or an absolute URL).</summary>

@@ -4,6 +4,7 @@ using AuthServer.Data;
 using AuthServer.OAuth;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.Options;
 using OpenIddict.Abstractions;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 
@@ -18,6 +19,18 @@ internal static class PlatformApiExtensions
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, PlatformBearerHandler>(
                 PlatformBearerHandler.SchemeName, configureOptions: null);
         services.AddAuthorization();
+
+        services.AddOptions<ModelCatalogOptions>()
+            .BindConfiguration(ModelCatalogOptions.SectionName)
+            .Validate(
+                catalog => catalog.Models.All(model =>
+                    model.Id.Length is > 0 and <= 100 && model.OwnedBy.Length is > 0 and <= 100 && model.Created >= 0),
+                $"{ModelCatalogOptions.SectionName}:Models entries need an Id, an OwnedBy and a Created time (Unix seconds).")
+            .Validate(
+                catalog => catalog.Models.Select(model => model.Id).Distinct(StringComparer.Ordinal).Count() == catalog.Models.Count,
+                $"{ModelCatalogOptions.SectionName}:Models has the same Id twice.")
+            .ValidateOnStart();
+        services.AddSingleton<ModelList>();
         return services;
     }
 
@@ -25,12 +38,13 @@ internal static class PlatformApiExtensions
     {
         var v1 = endpoints.MapGroup("/v1").WithTags("Platform API");
 
+        v1.MapGet("/models", (ModelList models) => TypedResults.Ok(models.Response)).RequireScopes(PlatformScopes.Read);
         v1.MapGet("/user/profile", GetProfileAsync).RequireScopes(PlatformScopes.Read, Scopes.Profile);
 
         return endpoints;
     }
 
-    /// <summary>The caller's own account: <c>id</c>, <c>email</c>, <c>name</c>.</summary>
+    /// <summary>The caller's own account: <c>id</c>, <c>email</c>, <c>name</c> (for an API key, its owner's).</summary>
     private static async Task<Results<Ok<UserProfile>, PlatformErrorResult>> GetProfileAsync(
         ClaimsPrincipal principal, UserManager<ApplicationUser> users)
     {
@@ -38,7 +52,7 @@ internal static class PlatformApiExtensions
         if (user is null)
         {
             return new PlatformErrorResult(
-                StatusCodes.Status401Unauthorized, PlatformErrors.InvalidToken, "The account behind this token no longer exists.");
+                StatusCodes.Status401Unauthorized, PlatformErrors.InvalidToken, "The account behind this credential no longer exists.");
         }
 
         return TypedResults.Ok(new UserProfile(user.Id, user.Email, user.DisplayName ?? user.UserName));
@@ -54,6 +68,24 @@ internal static class PlatformApiExtensions
             .RequireAssertion(context => anyOf.Any(context.User.HasScope)));
     }
 }
+
+/// <summary>The catalogue in the list shape clients of model APIs expect, built once from configuration.</summary>
+internal sealed class ModelList(IOptions<ModelCatalogOptions> catalog)
+{
+    public ModelListResponse Response { get; } = new(
+        "list",
+        [.. catalog.Value.Models.Select(model => new ModelResponse(model.Id, "model", model.Created, model.OwnedBy))]);
+}
+
+internal sealed record ModelListResponse(
+    [property: JsonPropertyName("object")] string Object,
+    [property: JsonPropertyName("data")] IReadOnlyList<ModelResponse> Data);
+
+internal sealed record ModelResponse(
+    [property: JsonPropertyName("id")] string Id,
+    [property: JsonPropertyName("object")] string Object,
+    [property: JsonPropertyName("created")] long Created,
+    [property: JsonPropertyName("owned_by")] string OwnedBy);
 
 internal sealed record UserProfile(
     [property: JsonPropertyName("id")] string Id,

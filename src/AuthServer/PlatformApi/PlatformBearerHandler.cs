@@ -1,46 +1,110 @@
+using System.Security.Claims;
 using System.Text.Encodings.Web;
+using AuthServer.ApiKeys;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
+using OpenIddict.Abstractions;
 using OpenIddict.Validation.AspNetCore;
+using static OpenIddict.Abstractions.OpenIddictConstants;
 
 namespace AuthServer.PlatformApi;
 
 /// <summary>
-/// The one authentication scheme of <c>/v1</c>: <c>Authorization: Bearer</c> with an access token issued by this
-/// server (validated in-process against the signing keys, without a database round trip). It answers failures the
-/// way RFC 6750 asks, with a JSON body and a <c>WWW-Authenticate</c> header, never an HTML page or a redirect.
+/// The one authentication scheme of <c>/v1</c>: <c>Authorization: Bearer</c> with either an API key (told apart by
+/// its <c>aip_</c> prefix) or an access token issued by this server (validated in-process against the signing keys,
+/// without a database round trip). Failures are answered the way RFC 6750 asks, with a JSON body and a
+/// <c>WWW-Authenticate</c> header, never an HTML page or a redirect.
 /// </summary>
 internal sealed class PlatformBearerHandler(
-    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder)
+    IOptionsMonitor<AuthenticationSchemeOptions> options,
+    ILoggerFactory logger,
+    UrlEncoder encoder,
+    ApiKeyAuthenticator apiKeys)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "PlatformBearer";
+
+    /// <summary>The claim naming the API key a call was made with.</summary>
+    public const string ApiKeyIdClaim = "api_key_id";
+
+    /// <summary>The claim naming how the caller authenticated: <c>api_key</c> or <c>access_token</c>.</summary>
+    public const string CredentialTypeClaim = "credential_type";
+
     private const string FailureItem = "platform.auth.failure";
+    private const string UnavailableItem = "platform.auth.unavailable";
+    private const string BearerPrefix = "Bearer ";
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         var header = Request.Headers.Authorization.ToString();
         if (string.IsNullOrEmpty(header))
         {
-            return Fail("The request has no credentials: send 'Authorization: Bearer <token>'.");
+            return Fail("The request has no credentials: send 'Authorization: Bearer <API key or access token>'.");
         }
 
-        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) || header.Length <= "Bearer ".Length)
+        if (!header.StartsWith(BearerPrefix, StringComparison.OrdinalIgnoreCase) || header.Length <= BearerPrefix.Length)
         {
             return Fail("The Authorization header must use the Bearer scheme.");
         }
 
+        var credential = header[BearerPrefix.Length..].Trim();
+        return ApiKeyFormat.LooksLikeKey(credential)
+            ? await AuthenticateApiKeyAsync(credential)
+            : await AuthenticateAccessTokenAsync();
+    }
+
+    private async Task<AuthenticateResult> AuthenticateApiKeyAsync(string credential)
+    {
+        var (result, key) = await apiKeys.CheckAsync(credential, Context.RequestAborted);
+        switch (result)
+        {
+            case ApiKeyCheck.Valid:
+                var identity = new ClaimsIdentity(SchemeName, Claims.Name, Claims.Role);
+                identity.SetClaim(Claims.Subject, key!.OwnerId)
+                    .SetClaim(ApiKeyIdClaim, key.Id)
+                    .SetClaim(CredentialTypeClaim, "api_key")
+                    .SetScopes(key.Scopes);
+                return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
+
+            // Unknown and malformed keys get the same answer: the response must not tell whether a key exists.
+            case ApiKeyCheck.Malformed:
+                return Fail("The API key is malformed (check for a typo or a truncated copy).");
+            case ApiKeyCheck.Unknown:
+                return Fail("The API key is not valid.");
+            case ApiKeyCheck.Expired:
+                return Fail("The API key has expired; create a new one.");
+            case ApiKeyCheck.Revoked:
+                return Fail("The API key has been revoked.");
+            default:
+                Context.Items[UnavailableItem] = true;
+                return Fail("The credential store is unavailable.");
+        }
+    }
+
+    private async Task<AuthenticateResult> AuthenticateAccessTokenAsync()
+    {
         var result = await Context.AuthenticateAsync(OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme);
         if (!result.Succeeded || result.Principal is null)
         {
             return Fail("The access token is invalid or expired.");
         }
 
+        var identity = (ClaimsIdentity)result.Principal.Identity!;
+        identity.SetClaim(CredentialTypeClaim, "access_token");
         return AuthenticateResult.Success(new AuthenticationTicket(result.Principal, SchemeName));
     }
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)
     {
+        if (Context.Items.ContainsKey(UnavailableItem))
+        {
+            // Never 401 here: a client told its key is invalid would throw a good key away.
+            Response.Headers.RetryAfter = "5";
+            return PlatformErrors.WriteAsync(
+                Context, StatusCodes.Status503ServiceUnavailable, PlatformErrors.ServiceUnavailable,
+                "Credentials cannot be checked right now; retry shortly.");
+        }
+
         var message = Context.Items[FailureItem] as string ?? "Authentication is required.";
         return PlatformErrors.WriteAsync(Context, StatusCodes.Status401Unauthorized, PlatformErrors.InvalidToken, message);
     }

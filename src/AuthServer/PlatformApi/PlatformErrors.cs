@@ -10,18 +10,23 @@ internal static class PlatformErrors
 {
     public const string InvalidToken = "invalid_token";
     public const string InsufficientScope = "insufficient_scope";
+    public const string ServiceUnavailable = "service_unavailable";
 
     public static Task WriteAsync(
         HttpContext context, int status, string type, string message, IReadOnlyList<string>? scopes = null)
     {
-        var challenge = $"Bearer realm=\"platform\", error=\"{type}\", error_description=\"{message.Replace("\"", "'", StringComparison.Ordinal)}\"";
-        if (scopes is { Count: > 0 })
+        if (status is StatusCodes.Status401Unauthorized or StatusCodes.Status403Forbidden)
         {
-            challenge += $", scope=\"{string.Join(' ', scopes)}\"";
+            var challenge = $"Bearer realm=\"platform\", error=\"{type}\", error_description=\"{message.Replace("\"", "'", StringComparison.Ordinal)}\"";
+            if (scopes is { Count: > 0 })
+            {
+                challenge += $", scope=\"{string.Join(' ', scopes)}\"";
+            }
+
+            context.Response.Headers.WWWAuthenticate = challenge;
         }
 
         context.Response.StatusCode = status;
-        context.Response.Headers.WWWAuthenticate = challenge;
         context.Response.Headers.CacheControl = "no-store";
         return context.Response.WriteAsJsonAsync(
             new ErrorEnvelope(new ErrorBody(type, message)), PlatformJsonContext.Default.ErrorEnvelope);

@@ -1,0 +1,75 @@
+using AuthServer.Accounts;
+using AuthServer.ApiKeys;
+using AuthServer.PlatformApi;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Identity;
+using OpenIddict.Abstractions;
+using static OpenIddict.Abstractions.OpenIddictConstants;
+
+namespace AuthServer.Admin;
+
+/// <summary>
+/// The admin HTTP API. Callers are either a signed-in user in role <c>admin</c> (the session cookie) or a bearer
+/// credential carrying scope <c>admin</c>.
+/// </summary>
+internal static class AdminExtensions
+{
+    public const string Scheme = "Admin";
+    public const string Policy = "admin";
+    public const string AdminScope = "admin";
+
+    public static IServiceCollection AddAdmin(this IServiceCollection services)
+    {
+        // A request with an Authorization header is an API client; one with the session cookie is a person.
+        services.AddAuthentication().AddPolicyScheme(Scheme, "Admin API", options =>
+            options.ForwardDefaultSelector = context =>
+                context.Request.Headers.Authorization.Count == 0
+                && context.Request.Cookies.ContainsKey(AccountsExtensions.SessionCookie)
+                    ? IdentityConstants.ApplicationScheme
+                    : PlatformBearerHandler.SchemeName);
+
+        services.AddAuthorizationBuilder().AddPolicy(Policy, policy => policy
+            .AddAuthenticationSchemes(Scheme)
+            .RequireAuthenticatedUser()
+            .RequireAssertion(context =>
+                context.User.IsInRole(AccountsExtensions.AdminRole) || context.User.HasScope(AdminScope)));
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapAdmin(this IEndpointRouteBuilder endpoints)
+    {
+        var admin = endpoints.MapGroup("/admin").RequireAuthorization(Policy).WithTags("Admin");
+
+        admin.MapGet("/accounts/{accountId}/keys", async (string accountId, ApiKeyService keys, CancellationToken cancellationToken) =>
+            TypedResults.Ok(await keys.ListAsync(accountId, cancellationToken)));
+
+        admin.MapDelete("/keys/{keyId}", RevokeKeyAsync);
+
+        return endpoints;
+    }
+
+    private static async Task<Results<NoContent, NotFound<AdminError>>> RevokeKeyAsync(
+        string keyId, ApiKeyService keys, HttpContext context, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await keys.RevokeAsync(ownerId: null, keyId, Actor(context), cancellationToken);
+            return TypedResults.NoContent();
+        }
+        catch (ApiKeyException exception)
+        {
+            return TypedResults.NotFound(new AdminError("not_found", exception.Message));
+        }
+    }
+
+    /// <summary>Who is acting: the signed-in admin's user id, or the client id of an admin client.</summary>
+    public static string Actor(HttpContext context) =>
+        context.User.GetClaim(Claims.Subject)
+        ?? context.User.FindFirst(System.Security.Claims.ClaimTypes.NameIdentifier)?.Value
+        ?? context.User.GetClaim(Claims.ClientId)
+        ?? "unknown";
+}
+
+internal sealed record AdminError(
+    [property: System.Text.Json.Serialization.JsonPropertyName("error")] string Error,
+    [property: System.Text.Json.Serialization.JsonPropertyName("error_description")] string ErrorDescription);

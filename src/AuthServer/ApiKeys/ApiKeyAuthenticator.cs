@@ -1,0 +1,139 @@
+using System.Collections.Concurrent;
+using System.Data.Common;
+using AuthServer.Audit;
+using AuthServer.Data;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
+using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Options;
+
+namespace AuthServer.ApiKeys;
+
+/// <summary>What a node knows of a key: enough to authorize a call, nothing secret.</summary>
+internal sealed record ApiKeyRecord(
+    string Id, string OwnerId, IReadOnlyList<string> Scopes, DateTimeOffset? ExpiresAt, DateTimeOffset? RevokedAt);
+
+internal enum ApiKeyCheck
+{
+    Valid,
+    Malformed,
+    Unknown,
+    Expired,
+    Revoked,
+    Unavailable,
+}
+
+/// <summary>
+/// Checks an API key on the request path: format and checksum first (no I/O), then the hash, from a short-lived
+/// in-memory cache or the database. No database write happens here: last-used times go to
+/// <see cref="ApiKeyUsageRecorder"/>, which writes them in batches.
+/// </summary>
+internal sealed class ApiKeyAuthenticator(
+    IServiceScopeFactory scopes,
+    ApiKeyUsageRecorder usage,
+    IOptions<ApiKeyOptions> options,
+    TimeProvider clock,
+    ILogger<ApiKeyAuthenticator> logger) : IDisposable
+{
+    // A cache of its own, bounded, so a flood of distinct well-formed keys cannot grow memory without limit (the
+    // shared IMemoryCache has no size limit, and OpenIddict's stores rely on that).
+    private readonly MemoryCache _cache = new(new MemoryCacheOptions { SizeLimit = 100_000 });
+
+    // Unknown keys are cached too (as this sentinel), so a client hammering with a well-formed but unknown key
+    // costs one lookup per cache period, not one per request.
+    private static readonly ApiKeyRecord Unknown = new("", "", [], null, null);
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _expiredUseReported = new(StringComparer.Ordinal);
+
+    public async ValueTask<(ApiKeyCheck Result, ApiKeyRecord? Key)> CheckAsync(string candidate, CancellationToken cancellationToken)
+    {
+        if (!ApiKeyFormat.IsWellFormed(candidate))
+        {
+            return (ApiKeyCheck.Malformed, null);
+        }
+
+        var hash = ApiKeyFormat.Hash(candidate);
+        if (!_cache.TryGetValue(CacheKey(hash), out ApiKeyRecord? record) || record is null)
+        {
+            try
+            {
+                record = await LoadAsync(hash, cancellationToken) ?? Unknown;
+            }
+            catch (Exception exception) when (IsDatabaseFailure(exception))
+            {
+                logger.LogError(exception, "The database could not be reached to check an API key.");
+                return (ApiKeyCheck.Unavailable, null);
+            }
+
+            _cache.Set(CacheKey(hash), record, new MemoryCacheEntryOptions
+            {
+                AbsoluteExpirationRelativeToNow = options.Value.CacheDuration,
+                Size = 1,
+            });
+        }
+
+        if (ReferenceEquals(record, Unknown))
+        {
+            return (ApiKeyCheck.Unknown, null);
+        }
+
+        var now = clock.GetUtcNow();
+        if (record.RevokedAt is not null)
+        {
+            return (ApiKeyCheck.Revoked, record);
+        }
+
+        if (record.ExpiresAt <= now)
+        {
+            await ReportExpiredUseAsync(record, now, cancellationToken);
+            return (ApiKeyCheck.Expired, record);
+        }
+
+        usage.Touch(record.Id, now);
+        return (ApiKeyCheck.Valid, record);
+    }
+
+    /// <summary>Drops a key from this node's cache, so a revocation takes effect on the next request.</summary>
+    public void Forget(string hash) => _cache.Remove(CacheKey(hash));
+
+    private async Task<ApiKeyRecord?> LoadAsync(string hash, CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var context = scope.ServiceProvider.GetRequiredService<AuthDbContext>();
+        var key = await context.ApiKeys.AsNoTracking()
+            .Where(key => key.Hash == hash)
+            .Select(key => new { key.Id, key.OwnerId, key.Scopes, key.ExpiresAt, key.RevokedAt })
+            .SingleOrDefaultAsync(cancellationToken);
+        return key is null
+            ? null
+            : new ApiKeyRecord(key.Id, key.OwnerId, key.Scopes.Split(' '), key.ExpiresAt, key.RevokedAt);
+    }
+
+    /// <summary>Someone still uses an expired key: worth telling its owner, once a minute at most per key.</summary>
+    private async Task ReportExpiredUseAsync(ApiKeyRecord record, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (_expiredUseReported.TryGetValue(record.Id, out var last) && now - last < TimeSpan.FromMinutes(1))
+        {
+            return;
+        }
+
+        _expiredUseReported[record.Id] = now;
+        try
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            await scope.ServiceProvider.GetRequiredService<AuditLog>().WriteAsync(
+                "system", AuditActions.ApiKeyExpiredUse, record.Id, record.OwnerId, null, cancellationToken);
+        }
+        catch (Exception exception) when (IsDatabaseFailure(exception))
+        {
+            logger.LogWarning(exception, "Could not record the use of expired key {KeyId}.", record.Id);
+        }
+    }
+
+    public void Dispose() => _cache.Dispose();
+
+    internal static bool IsDatabaseFailure(Exception exception) =>
+        exception is DbException or RetryLimitExceededException or TimeoutException
+        || (exception is InvalidOperationException && exception.InnerException is DbException);
+
+    private static string CacheKey(string hash) => "apikey:" + hash;
+}

@@ -1,0 +1,21 @@
+namespace AuthServer.ApiKeys;
+
+internal static class ApiKeysExtensions
+{
+    public static IServiceCollection AddApiKeys(this IServiceCollection services)
+    {
+        services.AddOptions<ApiKeyOptions>()
+            .BindConfiguration(ApiKeyOptions.SectionName)
+            .ValidateDataAnnotations()
+            .Validate(
+                options => options.DefaultLifetimeDays <= options.MaxLifetimeDays,
+                $"{ApiKeyOptions.SectionName}:DefaultLifetimeDays must not exceed {ApiKeyOptions.SectionName}:MaxLifetimeDays.")
+            .ValidateOnStart();
+
+        services.AddSingleton<ApiKeyUsageRecorder>();
+        services.AddHostedService(provider => provider.GetRequiredService<ApiKeyUsageRecorder>());
+        services.AddSingleton<ApiKeyAuthenticator>();
+        services.AddScoped<ApiKeyService>();
+        return services;
+    }
+}
