@@ -64,11 +64,14 @@ internal sealed class ApiKeyAuthenticator(
                 return (ApiKeyCheck.Unavailable, null);
             }
 
-            _cache.Set(CacheKey(hash), record, new MemoryCacheEntryOptions
+            if (options.Value.CacheDuration > TimeSpan.Zero)
             {
-                AbsoluteExpirationRelativeToNow = options.Value.CacheDuration,
-                Size = 1,
-            });
+                _cache.Set(CacheKey(hash), record, new MemoryCacheEntryOptions
+                {
+                    AbsoluteExpirationRelativeToNow = options.Value.CacheDuration,
+                    Size = 1,
+                });
+            }
         }
 
         if (ReferenceEquals(record, Unknown))

@@ -17,11 +17,25 @@ public sealed class TestBrowser(HttpClient client) : IDisposable
     public async Task<(HttpResponseMessage Response, IHtmlDocument Page)> GetPageAsync(string url)
     {
         var response = await Http.GetAsync(url);
-        var html = await response.Content.ReadAsStringAsync();
-        var document = await Parser.ParseDocumentAsync(html);
+        var (_, document) = await ParseAsync(response);
         Addresses.AddOrUpdate(document, url);
         return (response, document);
     }
+
+    /// <summary>Parses a response as a page whose forms post back to the address that was requested.</summary>
+#pragma warning disable CA1822 // An instance method, like the other steps a browser takes.
+    public async Task<(HttpResponseMessage Response, IHtmlDocument Page)> ParseAsync(HttpResponseMessage response)
+    {
+        var html = await response.Content.ReadAsStringAsync();
+        var document = await Parser.ParseDocumentAsync(html);
+        if (response.RequestMessage?.RequestUri is { } uri)
+        {
+            Addresses.AddOrUpdate(document, uri.PathAndQuery);
+        }
+
+        return (response, document);
+    }
+#pragma warning restore CA1822
 
     /// <summary>Submits the page's form (the first one matching <paramref name="formSelector"/>) with its hidden
     /// fields, the values given, and the submit button named.</summary>
