@@ -1,0 +1,61 @@
+using System.Net;
+using System.Net.Http.Headers;
+using Microsoft.Playwright;
+
+namespace AuthServer.Browser.Tests;
+
+/// <summary>The documentation's first steps, in a real browser: sign up, create a key, use it, revoke it.</summary>
+public sealed class ApiKeyBrowserTests(BrowserFixture fixture) : IClassFixture<BrowserFixture>
+{
+    [Fact]
+    public async Task Developer_SignsUpCreatesKeyCallsModelsRevokesKey_CallFails()
+    {
+        Assert.SkipWhen(fixture.SkipReason is not null, fixture.SkipReason ?? "");
+        await using var context = await fixture.Browser!.NewContextAsync(new BrowserNewContextOptions { BaseURL = fixture.BaseAddress.ToString() });
+        var page = await context.NewPageAsync();
+        var email = $"dev-{Guid.NewGuid():N}@example.com";
+
+        // Sign up.
+        await page.GotoAsync("/account/register");
+        await page.FillAsync("#Input_Email", email);
+        await page.FillAsync("#Input_Name", "Grace Hopper");
+        await page.FillAsync("#Input_Password", "a long enough password");
+        await page.FillAsync("#Input_ConfirmPassword", "a long enough password");
+        await page.ClickAsync("button[type=submit]");
+        await page.WaitForURLAsync(url => new Uri(url).AbsolutePath == "/");
+
+        // Open the API keys page from the navigation and create a key.
+        await page.ClickAsync("text=API keys");
+        await page.FillAsync("#Name", "browser key");
+        await page.ClickAsync("text=Create new API key");
+        var key = (await page.TextContentAsync("#new-key"))!.Trim();
+        Assert.StartsWith("aip_", key, StringComparison.Ordinal);
+        Assert.Contains("will not be shown again", await page.TextContentAsync(".new-key") ?? "", StringComparison.Ordinal);
+
+        // Call the platform API with it, over real HTTP.
+        using var http = new HttpClient { BaseAddress = fixture.BaseAddress };
+        Assert.Equal(HttpStatusCode.OK, (await GetModelsAsync(http, key)).StatusCode);
+
+        // The key is listed (never in full), then revoked after confirming.
+        await page.GotoAsync("/dashboard/keys");
+        var row = page.Locator("tr[data-key-id]", new PageLocatorOptions { HasText = "browser key" });
+        Assert.Contains($"{key[..8]}…{key[^4..]}", await row.TextContentAsync() ?? "", StringComparison.Ordinal);
+        Assert.DoesNotContain(key, await page.ContentAsync(), StringComparison.Ordinal);
+
+        page.Dialog += async (_, dialog) => await dialog.AcceptAsync();
+        await row.Locator("button:has-text('Revoke')").ClickAsync();
+        await page.WaitForSelectorAsync("text=The key was revoked");
+        Assert.Equal("revoked", await page.Locator("tr[data-key-id]", new PageLocatorOptions { HasText = "browser key" }).GetAttributeAsync("data-status"));
+
+        // The call now fails.
+        using var refused = await GetModelsAsync(http, key);
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+    }
+
+    private static async Task<HttpResponseMessage> GetModelsAsync(HttpClient http, string key)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/models");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        return await http.SendAsync(request);
+    }
+}
