@@ -80,6 +80,15 @@ internal sealed class ApiKeyUsageRecorder(IServiceScopeFactory scopes, ILogger<A
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken);
-        await FlushAsync(cancellationToken);
+        try
+        {
+            await FlushAsync(cancellationToken);
+        }
+        catch (ObjectDisposedException exception)
+        {
+            // Note: the host stops hosted services before disposing its services; only a host torn down out of
+            // order (some test harnesses) gets here.
+            logger.LogWarning(exception, "The last-used times of {Count} key(s) could not be written at shutdown.", _pending.Count);
+        }
     }
 }
