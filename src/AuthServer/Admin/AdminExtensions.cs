@@ -16,7 +16,7 @@ internal static class AdminExtensions
 {
     public const string Scheme = "Admin";
     public const string Policy = "admin";
-    public const string AdminScope = "admin";
+    public const string AdminScope = AuthServer.OAuth.PlatformScopes.Admin;
 
     public static IServiceCollection AddAdmin(this IServiceCollection services)
     {

@@ -116,9 +116,17 @@ internal static class CommandLine
         var name = new Option<string>("--name") { Description = "The client's display name.", Required = true };
         var redirectUris = new Option<string[]>("--redirect-uri")
         {
-            Description = "A redirect URI (repeat for several).",
-            Required = true,
+            Description = "A redirect URI (repeat for several); required for the authorization_code grant.",
             AllowMultipleArgumentsPerToken = true,
+        };
+        var grants = new Option<string[]>("--grant")
+        {
+            Description = "Grant types (default: authorization_code refresh_token; or client_credentials for a service).",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var admin = new Option<bool>("--admin")
+        {
+            Description = "An admin client: confidential, client_credentials only, scope admin (the admin API).",
         };
         var isPublic = new Option<bool>("--public") { Description = "A public client (no secret: SPA, native app)." };
         var scopes = new Option<string[]>("--scope")
@@ -129,7 +137,7 @@ internal static class CommandLine
 
         var create = new Command("create", "Register an OAuth client; prints its client_id and, once, its client_secret.")
         {
-            name, redirectUris, isPublic, scopes,
+            name, redirectUris, isPublic, scopes, grants, admin,
         };
         create.SetAction(async (parsed, cancellationToken) =>
         {
@@ -141,14 +149,30 @@ internal static class CommandLine
                     : throw new CommandLineException($"'{value}' is not an absolute URI."));
             }
 
-            var requested = (parsed.GetValue(scopes) ?? [])
-                .SelectMany(value => value.Split(' ', StringSplitOptions.RemoveEmptyEntries))
-                .ToList();
+            static List<string> Words(string[]? values) =>
+                [.. (values ?? []).SelectMany(value => value.Split(' ', StringSplitOptions.RemoveEmptyEntries))];
+
+            var requested = Words(parsed.GetValue(scopes));
+            var grantTypes = Words(parsed.GetValue(grants));
+            if (parsed.GetValue(admin))
+            {
+                if (grantTypes.Any(grant => grant != "client_credentials") || parsed.GetValue(isPublic))
+                {
+                    throw new CommandLineException("--admin makes a confidential client_credentials client; drop --grant and --public.");
+                }
+
+                grantTypes = ["client_credentials"];
+                requested = [.. requested.Append(AuthServer.OAuth.PlatformScopes.Admin).Distinct(StringComparer.Ordinal)];
+            }
+
+            var clientCredentialsOnly = grantTypes.Count > 0 && !grantTypes.Contains("authorization_code");
             var registration = new ClientRegistration(
                 parsed.GetValue(name)!,
                 uris,
                 parsed.GetValue(isPublic),
-                requested.Count > 0 ? requested : ClientRegistrar.DefaultScopes);
+                requested.Count > 0 ? requested
+                    : clientCredentialsOnly ? [AuthServer.OAuth.PlatformScopes.Read] : ClientRegistrar.DefaultScopes,
+                GrantTypes: grantTypes);
 
             await using var scope = services.CreateAsyncScope();
             RegisteredClient client;
@@ -167,7 +191,7 @@ internal static class CommandLine
                 client.ClientSecret,
                 registration.Name,
                 [.. registration.RedirectUris.Select(uri => uri.OriginalString)],
-                ["authorization_code", "refresh_token"],
+                registration.EffectiveGrantTypes,
                 string.Join(' ', registration.Scopes),
                 registration.IsPublic ? "none" : "client_secret_basic"), Json));
             return 0;

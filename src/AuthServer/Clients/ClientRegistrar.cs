@@ -12,7 +12,12 @@ public sealed record ClientRegistration(
     IReadOnlyList<Uri> RedirectUris,
     bool IsPublic,
     IReadOnlyList<string> Scopes,
-    IReadOnlyList<Uri>? PostLogoutRedirectUris = null);
+    IReadOnlyList<Uri>? PostLogoutRedirectUris = null,
+    IReadOnlyList<string>? GrantTypes = null)
+{
+    /// <summary>The grant types, <c>authorization_code</c> and <c>refresh_token</c> unless said otherwise.</summary>
+    public IReadOnlyList<string> EffectiveGrantTypes => GrantTypes is { Count: > 0 } ? GrantTypes : ClientRegistrar.DefaultGrantTypes;
+}
 
 /// <summary>The result of a registration: the secret is returned here once and stored only as a hash.</summary>
 public sealed record RegisteredClient(string ClientId, string? ClientSecret);
@@ -23,6 +28,11 @@ internal sealed class ClientRegistrar(IOpenIddictApplicationManager applications
     /// <summary>The scopes a client gets when none are named: sign-in, profile and read access.</summary>
     public static readonly IReadOnlyList<string> DefaultScopes =
         [Scopes.OpenId, Scopes.Profile, Scopes.Email, Scopes.OfflineAccess, PlatformScopes.Read];
+
+    public static readonly IReadOnlyList<string> DefaultGrantTypes = [GrantTypes.AuthorizationCode, GrantTypes.RefreshToken];
+
+    public static readonly IReadOnlyList<string> SupportedGrantTypes =
+        [GrantTypes.AuthorizationCode, GrantTypes.RefreshToken, GrantTypes.ClientCredentials];
 
     public async Task<RegisteredClient> RegisterAsync(ClientRegistration registration, CancellationToken cancellationToken)
     {
@@ -41,17 +51,31 @@ internal sealed class ClientRegistrar(IOpenIddictApplicationManager applications
             ClientType = registration.IsPublic ? ClientTypes.Public : ClientTypes.Confidential,
             ConsentType = ConsentTypes.Explicit,
             DisplayName = registration.Name,
-            Permissions =
-            {
-                Permissions.Endpoints.Authorization,
-                Permissions.Endpoints.Token,
-                Permissions.Endpoints.EndSession,
-                Permissions.GrantTypes.AuthorizationCode,
-                Permissions.GrantTypes.RefreshToken,
-                Permissions.ResponseTypes.Code,
-            },
+            Permissions = { Permissions.Endpoints.Token, Permissions.Endpoints.Revocation },
             Requirements = { Requirements.Features.ProofKeyForCodeExchange },
         };
+
+        var grants = registration.EffectiveGrantTypes;
+        if (grants.Contains(GrantTypes.AuthorizationCode))
+        {
+            descriptor.Permissions.UnionWith([
+                Permissions.Endpoints.Authorization,
+                Permissions.Endpoints.EndSession,
+                Permissions.GrantTypes.AuthorizationCode,
+                Permissions.ResponseTypes.Code,
+            ]);
+        }
+
+        foreach (var grant in grants.Where(grant => grant != GrantTypes.AuthorizationCode))
+        {
+            descriptor.Permissions.Add(Permissions.Prefixes.GrantType + grant);
+        }
+
+        // A confidential client may ask whether a token is active: that is what a resource server does.
+        if (!registration.IsPublic)
+        {
+            descriptor.Permissions.Add(Permissions.Endpoints.Introspection);
+        }
 
         foreach (var uri in registration.RedirectUris)
         {
@@ -82,9 +106,30 @@ internal sealed class ClientRegistrar(IOpenIddictApplicationManager applications
             errors.Add("The client name is required (at most 200 characters).");
         }
 
-        if (registration.RedirectUris.Count == 0)
+        var grants = registration.EffectiveGrantTypes;
+        if (grants.FirstOrDefault(grant => !SupportedGrantTypes.Contains(grant)) is { } unknownGrant)
         {
-            errors.Add("At least one redirect URI is required.");
+            errors.Add($"Unknown grant type '{unknownGrant}'; supported: {string.Join(' ', SupportedGrantTypes)}.");
+        }
+
+        if (grants.Contains(GrantTypes.AuthorizationCode) && registration.RedirectUris.Count == 0)
+        {
+            errors.Add("At least one redirect URI is required for the authorization_code grant.");
+        }
+
+        if (!grants.Contains(GrantTypes.AuthorizationCode) && registration.RedirectUris.Count > 0)
+        {
+            errors.Add("Redirect URIs are only for the authorization_code grant.");
+        }
+
+        if (registration.IsPublic && grants.Contains(GrantTypes.ClientCredentials))
+        {
+            errors.Add("A public client cannot use client_credentials: it has no secret to prove who it is.");
+        }
+
+        if (registration.Scopes.Contains(PlatformScopes.Admin) && !grants.SequenceEqual([GrantTypes.ClientCredentials]))
+        {
+            errors.Add("The admin scope is only for confidential clients using client_credentials alone.");
         }
 
         foreach (var uri in registration.RedirectUris.Concat(registration.PostLogoutRedirectUris ?? []))

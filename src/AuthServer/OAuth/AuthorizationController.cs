@@ -154,6 +154,11 @@ public sealed class AuthorizationController(
     public async Task<IActionResult> Exchange()
     {
         var request = HttpContext.GetOpenIddictServerRequest();
+        if (request is not null && request.IsClientCredentialsGrantType())
+        {
+            return await IssueToClientAsync(request);
+        }
+
         if (request is null || !(request.IsAuthorizationCodeGrantType() || request.IsRefreshTokenGrantType()))
         {
             return ForbidWith(Errors.UnsupportedGrantType, "The grant type is not supported.");
@@ -178,6 +183,41 @@ public sealed class AuthorizationController(
         await SetUserClaimsAsync(identity, user);
         identity.SetDestinations(GetDestinations);
 
+        return SignIn(new ClaimsPrincipal(identity), OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
+    }
+
+    /// <summary>
+    /// A service acting as itself: the token's subject is the client, and it carries the scopes asked for (OpenIddict
+    /// has checked each against the client's permissions), or every platform scope the client may have.
+    /// </summary>
+    private async Task<IActionResult> IssueToClientAsync(OpenIddictRequest request)
+    {
+        var application = await applications.FindByClientIdAsync(request.ClientId!);
+        if (application is null)
+        {
+            return ForbidWith(Errors.InvalidClient, "The client is unknown.");
+        }
+
+        var identity = new ClaimsIdentity(
+            authenticationType: TokenValidationParameters.DefaultAuthenticationType,
+            nameType: Claims.Name,
+            roleType: Claims.Role);
+        identity.SetClaim(Claims.Subject, request.ClientId)
+            .SetClaim(Claims.Name, await applications.GetDisplayNameAsync(application));
+
+        var scopes = request.GetScopes();
+        if (scopes.IsEmpty)
+        {
+            var permissions = await applications.GetPermissionsAsync(application);
+            scopes = [.. permissions
+                .Where(permission => permission.StartsWith(Permissions.Prefixes.Scope, StringComparison.Ordinal))
+                .Select(permission => permission[Permissions.Prefixes.Scope.Length..])
+                .Where(scope => scope is PlatformScopes.Read or PlatformScopes.Write or PlatformScopes.Admin)];
+        }
+
+        identity.SetScopes(scopes);
+        identity.SetResources(oauth.Value.Audience);
+        identity.SetDestinations(static _ => [Destinations.AccessToken]);
         return SignIn(new ClaimsPrincipal(identity), OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
     }
 

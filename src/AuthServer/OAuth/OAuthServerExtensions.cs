@@ -14,10 +14,12 @@ internal static class OAuthServerExtensions
     public const string TokenPath = "/oauth/token";
     public const string UserInfoPath = "/oauth/userinfo";
     public const string LogoutPath = "/oauth/logout";
+    public const string IntrospectionPath = "/oauth/introspect";
+    public const string RevocationPath = "/oauth/revoke";
 
     /// <summary>The scopes this server knows. A client may only ask for the ones it was registered with.</summary>
     public static readonly IReadOnlyList<string> SupportedScopes =
-        [Scopes.OpenId, Scopes.Profile, Scopes.Email, Scopes.OfflineAccess, PlatformScopes.Read, PlatformScopes.Write];
+        [Scopes.OpenId, Scopes.Profile, Scopes.Email, Scopes.OfflineAccess, PlatformScopes.Read, PlatformScopes.Write, PlatformScopes.Admin];
 
     public static IServiceCollection AddOAuth(
         this IServiceCollection services, IConfiguration configuration, IHostEnvironment environment)
@@ -63,12 +65,16 @@ internal static class OAuthServerExtensions
                     .SetTokenEndpointUris(TokenPath)
                     .SetUserInfoEndpointUris(UserInfoPath)
                     .SetEndSessionEndpointUris(LogoutPath)
+                    .SetIntrospectionEndpointUris(IntrospectionPath)
+                    .SetRevocationEndpointUris(RevocationPath)
                     .SetConfigurationEndpointUris(".well-known/openid-configuration", ".well-known/oauth-authorization-server")
                     .SetJsonWebKeySetEndpointUris(".well-known/jwks");
 
-                // Only the code flow (with PKCE, for every client) and refresh tokens: no implicit, no password grant.
+                // The code flow (with PKCE, for every client), refresh tokens, and client credentials for services:
+                // no implicit, no password grant.
                 options.AllowAuthorizationCodeFlow()
                     .AllowRefreshTokenFlow()
+                    .AllowClientCredentialsFlow()
                     .RequireProofKeyForCodeExchange();
 
                 options.RegisterScopes([.. SupportedScopes]);
@@ -76,6 +82,7 @@ internal static class OAuthServerExtensions
                 // Validation errors of a request whose client and redirect URI check out go back to the client.
                 options.AddEventHandler(RedirectValidationErrors.Descriptor);
                 options.AddEventHandler(RefreshScopeErrorCode.Descriptor);
+                options.AddEventHandler(RevokeRefreshTokenFamily.Descriptor);
 
                 // Access tokens are plain signed JWTs (RFC 9068, typ at+jwt) so that resource servers can validate
                 // them with the JWKS alone; codes and refresh tokens stay encrypted.
@@ -118,6 +125,10 @@ internal static class OAuthServerExtensions
 
             // RFC 9700 §2.1.1: only S256. The plain method protects nothing once the challenge leaks.
             server.CodeChallengeMethods.Remove(CodeChallengeMethods.Plain);
+
+            // Clients authenticate with a secret (basic or post), or not at all (public clients): no client can
+            // register keys, so private_key_jwt is not offered.
+            server.ClientAuthenticationMethods.Remove(ClientAuthenticationMethods.PrivateKeyJwt);
         });
         services.AddOptions<OpenIddict.Validation.OpenIddictValidationOptions>()
             .Configure<IOptions<OAuthOptions>, TimeProvider>((validation, oauth, clock) =>
@@ -168,4 +179,7 @@ public static class PlatformScopes
 {
     public const string Read = "read";
     public const string Write = "write";
+
+    /// <summary>The admin API; granted only to clients registered as admin clients.</summary>
+    public const string Admin = "admin";
 }

@@ -150,7 +150,7 @@ public sealed class AuthorizationCodeFlowTests(AuthServerFactory factory) : ICla
         Assert.Equal("https://localhost/oauth/userinfo", metadata.GetProperty("userinfo_endpoint").GetString());
         Assert.Equal("https://localhost/oauth/logout", metadata.GetProperty("end_session_endpoint").GetString());
         Assert.Equal(["S256"], metadata.GetProperty("code_challenge_methods_supported").EnumerateArray().Select(e => e.GetString()));
-        Assert.Equal(["authorization_code", "refresh_token"], metadata.GetProperty("grant_types_supported").EnumerateArray().Select(e => e.GetString()).Order());
+        Assert.Equal(["authorization_code", "client_credentials", "refresh_token"], metadata.GetProperty("grant_types_supported").EnumerateArray().Select(e => e.GetString()).Order());
         Assert.Equal(["code"], metadata.GetProperty("response_types_supported").EnumerateArray().Select(e => e.GetString()));
         Assert.True(metadata.GetProperty("authorization_response_iss_parameter_supported").GetBoolean());
 

@@ -81,7 +81,7 @@ public sealed class AuthorizeRequestTests(AuthServerFactory factory) : IClassFix
     public async Task Authorize_UnknownScope_RedirectsInvalidScope()
     {
         var query = await AuthorizeExpectingRedirectedErrorAsync(
-            client => OAuthFlow.AuthorizeUrl(client, RedirectUri, "openid admin", Pkce.Create()));
+            client => OAuthFlow.AuthorizeUrl(client, RedirectUri, "openid superuser", Pkce.Create()));
 
         Assert.Equal("invalid_scope", query["error"]);
     }

@@ -156,7 +156,6 @@ public sealed class TokenEndpointTests(AuthServerFactory factory) : IClassFixtur
 
     [Theory]
     [InlineData("password")]
-    [InlineData("client_credentials")]
     [InlineData("urn:ietf:params:oauth:grant-type:device_code")]
     [InlineData("implicit")]
     public async Task Token_UnsupportedGrantType_IsRefused(string grantType)
@@ -173,6 +172,18 @@ public sealed class TokenEndpointTests(AuthServerFactory factory) : IClassFixtur
 
         Assert.Equal(HttpStatusCode.BadRequest, response.Status);
         Assert.Equal("unsupported_grant_type", response.Error);
+    }
+
+    [Fact]
+    public async Task Token_ClientCredentialsForAClientNotAllowedIt_IsUnauthorizedClient()
+    {
+        var client = await factory.RegisterClientAsync(RedirectUri);
+        using var api = factory.CreateApiClient();
+
+        var response = await OAuthFlow.TokenAsync(api, client, new Dictionary<string, string> { ["grant_type"] = "client_credentials" });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.Status);
+        Assert.Equal("unauthorized_client", response.Error);
     }
 
     [Fact]
