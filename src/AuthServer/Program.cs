@@ -49,6 +49,7 @@ try
     app.UseStaticFiles();
     app.UseRouting();
     app.UseOAuthRequestLimits();
+    app.UseApiKeyIntrospection();
     app.UseAuthentication();
     app.UseAuthorization();
 

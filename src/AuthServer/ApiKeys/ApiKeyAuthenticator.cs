@@ -11,7 +11,7 @@ namespace AuthServer.ApiKeys;
 
 /// <summary>What a node knows of a key: enough to authorize a call, nothing secret.</summary>
 internal sealed record ApiKeyRecord(
-    string Id, string OwnerId, IReadOnlyList<string> Scopes, DateTimeOffset? ExpiresAt, DateTimeOffset? RevokedAt);
+    string Id, string OwnerId, IReadOnlyList<string> Scopes, DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt, DateTimeOffset? RevokedAt);
 
 internal enum ApiKeyCheck
 {
@@ -41,7 +41,7 @@ internal sealed class ApiKeyAuthenticator(
 
     // Unknown keys are cached too (as this sentinel), so a client hammering with a well-formed but unknown key
     // costs one lookup per cache period, not one per request.
-    private static readonly ApiKeyRecord Unknown = new("", "", [], null, null);
+    private static readonly ApiKeyRecord Unknown = new("", "", [], default, null, null);
     private readonly ConcurrentDictionary<string, DateTimeOffset> _expiredUseReported = new(StringComparer.Ordinal);
 
     public async ValueTask<(ApiKeyCheck Result, ApiKeyRecord? Key)> CheckAsync(string candidate, CancellationToken cancellationToken)
@@ -104,11 +104,11 @@ internal sealed class ApiKeyAuthenticator(
         var context = scope.ServiceProvider.GetRequiredService<AuthDbContext>();
         var key = await context.ApiKeys.AsNoTracking()
             .Where(key => key.Hash == hash)
-            .Select(key => new { key.Id, key.OwnerId, key.Scopes, key.ExpiresAt, key.RevokedAt })
+            .Select(key => new { key.Id, key.OwnerId, key.Scopes, key.CreatedAt, key.ExpiresAt, key.RevokedAt })
             .SingleOrDefaultAsync(cancellationToken);
         return key is null
             ? null
-            : new ApiKeyRecord(key.Id, key.OwnerId, key.Scopes.Split(' '), key.ExpiresAt, key.RevokedAt);
+            : new ApiKeyRecord(key.Id, key.OwnerId, key.Scopes.Split(' '), key.CreatedAt, key.ExpiresAt, key.RevokedAt);
     }
 
     /// <summary>Someone still uses an expired key: worth telling its owner, once a minute at most per key.</summary>

@@ -13,7 +13,8 @@ public sealed record ClientRegistration(
     bool IsPublic,
     IReadOnlyList<string> Scopes,
     IReadOnlyList<Uri>? PostLogoutRedirectUris = null,
-    IReadOnlyList<string>? GrantTypes = null)
+    IReadOnlyList<string>? GrantTypes = null,
+    string? ClientId = null)
 {
     /// <summary>The grant types, <c>authorization_code</c> and <c>refresh_token</c> unless said otherwise.</summary>
     public IReadOnlyList<string> EffectiveGrantTypes => GrantTypes is { Count: > 0 } ? GrantTypes : ClientRegistrar.DefaultGrantTypes;
@@ -42,7 +43,14 @@ internal sealed class ClientRegistrar(IOpenIddictApplicationManager applications
             throw new ClientRegistrationException(string.Join(" ", errors));
         }
 
-        var clientId = NewIdentifier(16);
+        // A resource server introspecting tokens is recognised as their audience by its client_id, so it may
+        // choose one (for example the API's resource name); every other client gets a random one.
+        var clientId = registration.ClientId ?? NewIdentifier(16);
+        if (await applications.FindByClientIdAsync(clientId, cancellationToken) is not null)
+        {
+            throw new ClientRegistrationException($"The client_id '{clientId}' is taken.");
+        }
+
         var clientSecret = registration.IsPublic ? null : NewIdentifier(32);
         var descriptor = new OpenIddictApplicationDescriptor
         {
@@ -104,6 +112,12 @@ internal sealed class ClientRegistrar(IOpenIddictApplicationManager applications
         if (string.IsNullOrWhiteSpace(registration.Name) || registration.Name.Length > 200)
         {
             errors.Add("The client name is required (at most 200 characters).");
+        }
+
+        if (registration.ClientId is { } requestedId
+            && (requestedId.Length is < 3 or > 100 || !requestedId.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')))
+        {
+            errors.Add("A chosen client_id has 3 to 100 letters, digits, '-', '_' or '.'.");
         }
 
         var grants = registration.EffectiveGrantTypes;

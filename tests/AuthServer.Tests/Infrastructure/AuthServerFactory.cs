@@ -58,18 +58,22 @@ public class AuthServerFactory : WebApplicationFactory<Program>
         BaseAddress = new Uri("https://localhost"),
     });
 
-    public async Task<RegisteredClient> RegisterClientAsync(
-        string redirectUri = "https://app.example/callback", bool isPublic = false, params string[] scopes)
+    public Task<RegisteredClient> RegisterClientAsync(
+        string redirectUri = "https://app.example/callback", bool isPublic = false, params string[] scopes) =>
+        RegisterAsync(new ClientRegistration(
+            "Test App",
+            [new Uri(redirectUri)],
+            isPublic,
+            scopes.Length > 0 ? scopes : ClientRegistrar.DefaultScopes));
+
+    /// <summary>A backend service: confidential, client_credentials only.</summary>
+    public Task<RegisteredClient> RegisterServiceAsync(params string[] scopes) =>
+        RegisterAsync(new ClientRegistration("Service", [], IsPublic: false, scopes, GrantTypes: ["client_credentials"]));
+
+    public async Task<RegisteredClient> RegisterAsync(ClientRegistration registration)
     {
         await using var scope = Services.CreateAsyncScope();
-        var registrar = scope.ServiceProvider.GetRequiredService<ClientRegistrar>();
-        return await registrar.RegisterAsync(
-            new ClientRegistration(
-                "Test App",
-                [new Uri(redirectUri)],
-                isPublic,
-                scopes.Length > 0 ? scopes : ClientRegistrar.DefaultScopes),
-            CancellationToken.None);
+        return await scope.ServiceProvider.GetRequiredService<ClientRegistrar>().RegisterAsync(registration, CancellationToken.None);
     }
 
     protected override void Dispose(bool disposing)

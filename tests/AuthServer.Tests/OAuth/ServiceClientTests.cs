@@ -1,0 +1,235 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using AuthServer.Clients;
+using AuthServer.Tests.Infrastructure;
+using Microsoft.IdentityModel.JsonWebTokens;
+
+namespace AuthServer.Tests.OAuth;
+
+/// <summary>Services and resource servers: client credentials, introspection (tokens and API keys), revocation.</summary>
+public sealed class ServiceClientTests(AuthServerFactory factory) : IClassFixture<AuthServerFactory>
+{
+    [Fact]
+    public async Task ClientCredentials_TokenCarriesTheClientsScopesOnly()
+    {
+        var service = await factory.RegisterServiceAsync("read");
+        using var api = factory.CreateApiClient();
+
+        var tokens = await OAuthFlow.TokenAsync(api, service, new Dictionary<string, string> { ["grant_type"] = "client_credentials" });
+
+        Assert.Equal(HttpStatusCode.OK, tokens.Status);
+        Assert.Null(tokens.RefreshToken);
+        var jwt = new JsonWebToken(tokens.AccessToken);
+        Assert.Equal(service.ClientId, jwt.Subject);
+        Assert.Equal("read", jwt.GetClaim("scope").Value);
+        Assert.Equal(HttpStatusCode.OK, (await Dashboard.CallAsync(api, "/v1/models", tokens.AccessToken)).StatusCode);
+    }
+
+    [Fact]
+    public async Task ClientCredentials_ScopeNotGranted_IsRefused()
+    {
+        var service = await factory.RegisterServiceAsync("read");
+        using var api = factory.CreateApiClient();
+
+        var tokens = await OAuthFlow.TokenAsync(api, service, new Dictionary<string, string>
+        {
+            ["grant_type"] = "client_credentials",
+            ["scope"] = "read write",
+        });
+
+        Assert.Equal(HttpStatusCode.BadRequest, tokens.Status);
+        Assert.Equal("invalid_request", tokens.Error);
+    }
+
+    [Fact]
+    public async Task ClientCredentials_PublicClient_CannotBeRegistered()
+    {
+        var error = await Assert.ThrowsAsync<ClientRegistrationException>(() => factory.RegisterAsync(
+            new ClientRegistration("Leaky", [], IsPublic: true, ["read"], GrantTypes: ["client_credentials"])));
+
+        Assert.Contains("public client cannot use client_credentials", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Introspect_ValidAccessToken_ByItsPresenter_IsActiveWithItsClaims()
+    {
+        var (browser, client, tokens) = await OAuthFlow.FullFlowAsync(factory);
+        browser.Dispose();
+        using var api = factory.CreateApiClient();
+
+        using var answer = await IntrospectAsync(api, client, tokens.AccessToken);
+
+        var body = answer.RootElement;
+        Assert.True(body.GetProperty("active").GetBoolean(), body.GetRawText());
+        Assert.True(body.TryGetProperty("client_id", out _), body.GetRawText());
+        Assert.Equal(client.ClientId, body.GetProperty("client_id").GetString());
+        Assert.Equal(new JsonWebToken(tokens.AccessToken).Subject, body.GetProperty("sub").GetString());
+        Assert.Equal("platform-api", body.GetProperty("aud").GetString());
+        Assert.True(body.TryGetProperty("iss", out _), body.GetRawText());
+        Assert.Equal("https://localhost/", body.GetProperty("iss").GetString());
+        Assert.True(body.GetProperty("exp").GetInt64() > DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+        Assert.True(body.TryGetProperty("iat", out _));
+    }
+
+    [Fact]
+    public async Task Introspect_ValidAccessToken_ByTheResourceServerItIsFor_IncludesTheScope()
+    {
+        var (browser, _, tokens) = await OAuthFlow.FullFlowAsync(factory, "openid profile read");
+        browser.Dispose();
+
+        // The platform API's own resource server, recognised as the tokens' audience by its client_id.
+        var resourceServer = await factory.RegisterAsync(new ClientRegistration(
+            "Platform API", [], IsPublic: false, ["read"], GrantTypes: ["client_credentials"], ClientId: "platform-api"));
+        using var api = factory.CreateApiClient();
+
+        using var answer = await IntrospectAsync(api, resourceServer, tokens.AccessToken);
+
+        Assert.True(answer.RootElement.GetProperty("active").GetBoolean());
+        Assert.Equal(["openid", "profile", "read"], answer.RootElement.GetProperty("scope").GetString()!.Split(' ').Order());
+    }
+
+    [Fact]
+    public async Task Introspect_AccessTokenOfAnotherClient_ByAnUnrelatedClient_IsInactive()
+    {
+        var (browser, _, tokens) = await OAuthFlow.FullFlowAsync(factory);
+        browser.Dispose();
+        var unrelated = await factory.RegisterServiceAsync("read");
+        using var api = factory.CreateApiClient();
+
+        using var answer = await IntrospectAsync(api, unrelated, tokens.AccessToken);
+
+        Assert.False(answer.RootElement.GetProperty("active").GetBoolean());
+    }
+
+    [Theory]
+    [InlineData("not-a-token")]
+    [InlineData("eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0.")]
+    [InlineData("aip_thisisnotarealkeyatallxxxxxxxxxxxxxx")]
+    public async Task Introspect_MalformedOrForeignToken_IsInactive(string token)
+    {
+        var service = await factory.RegisterServiceAsync("read");
+        using var api = factory.CreateApiClient();
+
+        using var answer = await IntrospectAsync(api, service, token);
+
+        var property = Assert.Single(answer.RootElement.EnumerateObject());
+        Assert.Equal(("active", JsonValueKind.False), (property.Name, property.Value.ValueKind));
+    }
+
+    [Fact]
+    public async Task Introspect_WrongClientSecret_IsInvalidClient()
+    {
+        var service = await factory.RegisterServiceAsync("read");
+        using var api = factory.CreateApiClient();
+
+        foreach (var token in new[] { "whatever", "aip_0000000000000000000000000000000000000" })
+        {
+            using var request = IntrospectionRequest(service with { ClientSecret = "wrong" }, token);
+            using var response = await api.SendAsync(request);
+
+            Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+            Assert.Contains("invalid_client", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task Introspect_ApiKey_AnswersActiveScopeSubExpAndTokenType()
+    {
+        using var developer = await OAuthFlow.SignedUpBrowserAsync(factory);
+        var key = await Dashboard.CreateKeyAsync(developer, "introspected", ["read", "write"]);
+        var resourceServer = await factory.RegisterServiceAsync("read");
+        using var api = factory.CreateApiClient();
+
+        using var answer = await IntrospectAsync(api, resourceServer, key);
+
+        var body = answer.RootElement;
+        Assert.True(body.GetProperty("active").GetBoolean());
+        Assert.Equal("api_key", body.GetProperty("token_type").GetString());
+        Assert.Equal("read write", body.GetProperty("scope").GetString());
+        Assert.False(string.IsNullOrEmpty(body.GetProperty("sub").GetString()));
+        Assert.InRange(body.GetProperty("exp").GetInt64(), DateTimeOffset.UtcNow.AddDays(89).ToUnixTimeSeconds(), DateTimeOffset.UtcNow.AddDays(91).ToUnixTimeSeconds());
+
+        // Revoked: inactive, like any unknown key.
+        var (_, page) = await developer.GetPageAsync("/dashboard/keys");
+        await developer.SubmitAsync(page, new Dictionary<string, string>(), "form.revoke");
+        using var after = await IntrospectAsync(api, resourceServer, key);
+        Assert.False(after.RootElement.GetProperty("active").GetBoolean());
+        Assert.Single(after.RootElement.EnumerateObject());
+    }
+
+    [Fact]
+    public async Task Revoke_RefreshToken_EndsTheWholeFamily()
+    {
+        var (browser, client, tokens) = await OAuthFlow.FullFlowAsync(factory);
+        browser.Dispose();
+        using var api = factory.CreateApiClient();
+        var rotated = await OAuthFlow.RefreshAsync(api, client, tokens.RefreshToken!);
+        Assert.Equal(HttpStatusCode.OK, rotated.Status);
+
+        using var revoke = await RevokeAsync(api, client, rotated.RefreshToken!);
+
+        Assert.Equal(HttpStatusCode.OK, revoke.StatusCode);
+        Assert.Equal("invalid_grant", (await OAuthFlow.RefreshAsync(api, client, rotated.RefreshToken!)).Error);
+        using var introspected = await IntrospectAsync(api, client, rotated.AccessToken);
+        Assert.False(introspected.RootElement.GetProperty("active").GetBoolean());
+    }
+
+    [Fact]
+    public async Task Revoke_AccessToken_MakesItInactive()
+    {
+        var (browser, client, tokens) = await OAuthFlow.FullFlowAsync(factory);
+        browser.Dispose();
+        using var api = factory.CreateApiClient();
+
+        using var revoke = await RevokeAsync(api, client, tokens.AccessToken);
+
+        Assert.Equal(HttpStatusCode.OK, revoke.StatusCode);
+        using var introspected = await IntrospectAsync(api, client, tokens.AccessToken);
+        Assert.False(introspected.RootElement.GetProperty("active").GetBoolean());
+    }
+
+    [Fact]
+    public async Task Discovery_ListsIntrospectionRevocationAndOnlySecretAuthMethods()
+    {
+        using var api = factory.CreateApiClient();
+
+        using var metadata = JsonDocument.Parse(await api.GetStringAsync("/.well-known/openid-configuration"));
+
+        Assert.Equal("https://localhost/oauth/introspect", metadata.RootElement.GetProperty("introspection_endpoint").GetString());
+        Assert.Equal("https://localhost/oauth/revoke", metadata.RootElement.GetProperty("revocation_endpoint").GetString());
+        Assert.Equal(
+            ["client_secret_basic", "client_secret_post"],
+            metadata.RootElement.GetProperty("token_endpoint_auth_methods_supported").EnumerateArray().Select(e => e.GetString()).Order());
+    }
+
+    private static async Task<JsonDocument> IntrospectAsync(HttpClient api, RegisteredClient caller, string token)
+    {
+        using var request = IntrospectionRequest(caller, token);
+        using var response = await api.SendAsync(request);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, body);
+        return JsonDocument.Parse(body);
+    }
+
+    private static HttpRequestMessage IntrospectionRequest(RegisteredClient caller, string token) =>
+        new(HttpMethod.Post, "/oauth/introspect")
+        {
+            Headers = { Authorization = Basic(caller) },
+            Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["token"] = token }),
+        };
+
+    private static async Task<HttpResponseMessage> RevokeAsync(HttpClient api, RegisteredClient client, string token)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/oauth/revoke")
+        {
+            Headers = { Authorization = Basic(client) },
+            Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["token"] = token }),
+        };
+        return await api.SendAsync(request);
+    }
+
+    private static AuthenticationHeaderValue Basic(RegisteredClient client) =>
+        new("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{client.ClientId}:{client.ClientSecret}")));
+}
