@@ -51,6 +51,33 @@ public sealed class CommandLineTests
     }
 
     [Fact]
+    public async Task ClientsCreate_Admin_GetsATokenThatReachesTheAdminApi()
+    {
+        var path = TestDatabase.NewSqlitePath();
+
+        var result = await CliRunner.RunAsync(path, "clients", "create", "--name", "Ops", "--admin");
+
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        using var json = JsonDocument.Parse(result.Stdout);
+        Assert.Equal(["client_credentials"], json.RootElement.GetProperty("grant_types").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal("admin", json.RootElement.GetProperty("scope").GetString());
+        var admin = new RegisteredClient(
+            json.RootElement.GetProperty("client_id").GetString()!, json.RootElement.GetProperty("client_secret").GetString());
+
+        await using var factory = new ConfiguredAuthServerFactory(path);
+        using var api = factory.CreateApiClient();
+        var tokens = await OAuthFlow.TokenAsync(api, admin, new Dictionary<string, string> { ["grant_type"] = "client_credentials" });
+        Assert.Equal(HttpStatusCode.OK, tokens.Status);
+        using var keys = await Dashboard.CallAsync(api, "/admin/accounts/nobody/keys", tokens.AccessToken);
+        Assert.Equal(HttpStatusCode.OK, keys.StatusCode);
+
+        // A service without the admin scope is turned away.
+        var service = await factory.RegisterServiceAsync("read", "write");
+        var serviceToken = await OAuthFlow.TokenAsync(api, service, new Dictionary<string, string> { ["grant_type"] = "client_credentials" });
+        Assert.Equal(HttpStatusCode.Forbidden, (await Dashboard.CallAsync(api, "/admin/accounts/nobody/keys", serviceToken.AccessToken)).StatusCode);
+    }
+
+    [Fact]
     public async Task UsersCreate_Admin_CreatesAnAdminWhoCanSignIn()
     {
         var path = TestDatabase.NewSqlitePath();
@@ -88,6 +115,9 @@ public sealed class CommandLineTests
     [InlineData("clients", "create", "--name", "App", "--redirect-uri", "https://*.example/cb")]
     [InlineData("clients", "create", "--name", "App", "--redirect-uri", "https://app.example/cb", "--scope", "admin")]
     [InlineData("clients", "create", "--name", "App", "--redirect-uri", "https://app.example/cb", "--bogus")]
+    [InlineData("clients", "create", "--name", "Svc", "--grant", "client_credentials", "--public")]
+    [InlineData("clients", "create", "--name", "Svc", "--grant", "password")]
+    [InlineData("clients", "create", "--name", "Ops", "--admin", "--public")]
     [InlineData("users", "create", "--email", "a@example.com")]
     [InlineData("users", "create", "--email", "a@example.com", "--password", "short")]
     [InlineData("users", "create", "--email", "not-an-email", "--password", "long enough password")]
