@@ -55,7 +55,13 @@ internal static class OAuthServerExtensions
 
         services.AddOpenIddict()
             // Applications, authorizations, scopes and tokens are stored with EF Core in the one AuthDbContext.
-            .AddCore(options => options.UseEntityFrameworkCore().UseDbContext<AuthDbContext>())
+            .AddCore(options =>
+            {
+                options.UseEntityFrameworkCore().UseDbContext<AuthDbContext>();
+
+                // Generated client secrets are hashed with SHA-256, and a rotated secret has a grace period.
+                options.ReplaceApplicationManager<OpenIddict.EntityFrameworkCore.Models.OpenIddictEntityFrameworkCoreApplication, AuthServer.Clients.ClientApplicationManager>();
+            })
 
             .AddServer(options =>
             {

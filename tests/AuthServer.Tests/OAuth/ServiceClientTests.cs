@@ -233,3 +233,24 @@ public sealed class ServiceClientTests(AuthServerFactory factory) : IClassFixtur
     private static AuthenticationHeaderValue Basic(RegisteredClient client) =>
         new("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{client.ClientId}:{client.ClientSecret}")));
 }
+
+/// <summary>Client secrets: generated, stored as a hash, never in the clear.</summary>
+public sealed class ClientSecretStorageTests(AuthServerFactory factory) : IClassFixture<AuthServerFactory>
+{
+    [Fact]
+    public async Task Secret_IsStoredAsSha256AndValidates()
+    {
+        var client = await factory.RegisterServiceAsync("read");
+
+        await using var scope = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Microsoft.Extensions.DependencyInjection.IServiceScopeFactory>(factory.Services).CreateAsyncScope();
+        var applications = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<OpenIddict.Abstractions.IOpenIddictApplicationManager>(scope.ServiceProvider);
+        var application = await applications.FindByClientIdAsync(client.ClientId);
+        var stored = ((OpenIddict.EntityFrameworkCore.Models.OpenIddictEntityFrameworkCoreApplication)application!).ClientSecret!;
+
+        Assert.StartsWith("sha256:", stored, StringComparison.Ordinal);
+        Assert.DoesNotContain(client.ClientSecret!, stored, StringComparison.Ordinal);
+        Assert.True(await applications.ValidateClientSecretAsync(application, client.ClientSecret!));
+        Assert.False(await applications.ValidateClientSecretAsync(application, client.ClientSecret! + "x"));
+        Assert.False(await applications.ValidateClientSecretAsync(application, ""));
+    }
+}
