@@ -24,7 +24,7 @@ public sealed record ClientRegistration(
 public sealed record RegisteredClient(string ClientId, string? ClientSecret);
 
 /// <summary>Registers OAuth clients (used by the CLI now, and by the admin API and dashboard).</summary>
-internal sealed class ClientRegistrar(IOpenIddictApplicationManager applications)
+public sealed class ClientRegistrar(IOpenIddictApplicationManager applications)
 {
     /// <summary>The scopes a client gets when none are named: sign-in, profile and read access.</summary>
     public static readonly IReadOnlyList<string> DefaultScopes =
@@ -40,7 +40,7 @@ internal sealed class ClientRegistrar(IOpenIddictApplicationManager applications
         var errors = Validate(registration);
         if (errors.Count > 0)
         {
-            throw new ClientRegistrationException(string.Join(" ", errors));
+            throw ClientRegistrationException.From(errors);
         }
 
         // A resource server introspecting tokens is recognised as their audience by its client_id, so it may
@@ -48,7 +48,7 @@ internal sealed class ClientRegistrar(IOpenIddictApplicationManager applications
         var clientId = registration.ClientId ?? NewIdentifier(16);
         if (await applications.FindByClientIdAsync(clientId, cancellationToken) is not null)
         {
-            throw new ClientRegistrationException($"The client_id '{clientId}' is taken.");
+            throw new ClientRegistrationException(ClientRegistrationException.InvalidClientMetadata, $"The client_id '{clientId}' is taken.");
         }
 
         var clientSecret = registration.IsPublic ? null : NewIdentifier(32);
@@ -150,7 +150,7 @@ internal sealed class ClientRegistrar(IOpenIddictApplicationManager applications
         {
             if (RedirectUriRules.Check(uri) is { } problem)
             {
-                errors.Add($"Redirect URI '{uri}': {problem}");
+                errors.Add(RedirectUriError + $"Redirect URI '{uri}': {problem}");
             }
         }
 
@@ -162,10 +162,28 @@ internal sealed class ClientRegistrar(IOpenIddictApplicationManager applications
         return errors;
     }
 
+    /// <summary>Marks a validation message as a redirect URI problem (RFC 7591 <c>invalid_redirect_uri</c>).</summary>
+    internal const string RedirectUriError = "\u0001";
+
     private static string NewIdentifier(int bytes) => Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(bytes));
 }
 
-internal sealed class ClientRegistrationException(string message) : Exception(message);
+/// <summary>A registration the rules refuse, with its RFC 7591 error code.</summary>
+public sealed class ClientRegistrationException(string error, string message) : Exception(message)
+{
+    public const string InvalidRedirectUri = "invalid_redirect_uri";
+    public const string InvalidClientMetadata = "invalid_client_metadata";
+
+    public string Error { get; } = error;
+
+    internal static ClientRegistrationException From(List<string> errors)
+    {
+        var redirect = errors.Any(error => error.StartsWith(ClientRegistrar.RedirectUriError, StringComparison.Ordinal));
+        return new ClientRegistrationException(
+            redirect ? InvalidRedirectUri : InvalidClientMetadata,
+            string.Join(" ", errors.Select(error => error.TrimStart(ClientRegistrar.RedirectUriError[0]))));
+    }
+}
 
 /// <summary>RFC 9700 §2.1 and RFC 8252: redirect URIs are compared exactly, so they must be exact.</summary>
 internal static class RedirectUriRules
