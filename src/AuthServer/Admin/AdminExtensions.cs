@@ -3,6 +3,7 @@ using AuthServer.ApiKeys;
 using AuthServer.PlatformApi;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
 using OpenIddict.Abstractions;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 
@@ -44,6 +45,8 @@ internal static class AdminExtensions
             TypedResults.Ok(await keys.ListAsync(accountId, cancellationToken)));
 
         admin.MapDelete("/keys/{keyId}", RevokeKeyAsync);
+        admin.MapClientsAdmin();
+        admin.MapGet("/audit", ListAuditAsync);
 
         return endpoints;
     }
@@ -62,6 +65,24 @@ internal static class AdminExtensions
         }
     }
 
+    /// <summary>The audit log, newest first, paged.</summary>
+    private static async Task<Ok<AuditPage>> ListAuditAsync(
+        AuthServer.Data.AuthDbContext db, int? offset, int? limit, string? account, CancellationToken cancellationToken)
+    {
+        var skip = Math.Max(offset ?? 0, 0);
+        var take = Math.Clamp(limit ?? 50, 1, 200);
+        var query = db.AuditEvents.AsNoTracking();
+        if (!string.IsNullOrEmpty(account))
+        {
+            query = query.Where(e => e.AccountId == account);
+        }
+
+        var events = await query.OrderByDescending(e => e.Id).Skip(skip).Take(take)
+            .Select(e => new AuditEventResponse(e.Id, e.At, e.Actor, e.Action, e.Target, e.AccountId, e.IpAddress, e.Details))
+            .ToListAsync(cancellationToken);
+        return TypedResults.Ok(new AuditPage(events, skip, take));
+    }
+
     /// <summary>Who is acting: the signed-in admin's user id, or the client id of an admin client.</summary>
     public static string Actor(HttpContext context) =>
         context.User.GetClaim(Claims.Subject)
@@ -69,6 +90,21 @@ internal static class AdminExtensions
         ?? context.User.GetClaim(Claims.ClientId)
         ?? "unknown";
 }
+
+internal sealed record AuditEventResponse(
+    [property: System.Text.Json.Serialization.JsonPropertyName("id")] long Id,
+    [property: System.Text.Json.Serialization.JsonPropertyName("at")] DateTimeOffset At,
+    [property: System.Text.Json.Serialization.JsonPropertyName("actor")] string Actor,
+    [property: System.Text.Json.Serialization.JsonPropertyName("action")] string Action,
+    [property: System.Text.Json.Serialization.JsonPropertyName("target")] string? Target,
+    [property: System.Text.Json.Serialization.JsonPropertyName("account_id")] string? AccountId,
+    [property: System.Text.Json.Serialization.JsonPropertyName("ip_address")] string? IpAddress,
+    [property: System.Text.Json.Serialization.JsonPropertyName("details")] string? Details);
+
+internal sealed record AuditPage(
+    [property: System.Text.Json.Serialization.JsonPropertyName("events")] IReadOnlyList<AuditEventResponse> Events,
+    [property: System.Text.Json.Serialization.JsonPropertyName("offset")] int Offset,
+    [property: System.Text.Json.Serialization.JsonPropertyName("limit")] int Limit);
 
 internal sealed record AdminError(
     [property: System.Text.Json.Serialization.JsonPropertyName("error")] string Error,

@@ -51,17 +51,28 @@ public sealed class ClientRegistrar(IOpenIddictApplicationManager applications)
             throw new ClientRegistrationException(ClientRegistrationException.InvalidClientMetadata, $"The client_id '{clientId}' is taken.");
         }
 
-        var clientSecret = registration.IsPublic ? null : NewIdentifier(32);
-        var descriptor = new OpenIddictApplicationDescriptor
-        {
-            ClientId = clientId,
-            ClientSecret = clientSecret,
-            ClientType = registration.IsPublic ? ClientTypes.Public : ClientTypes.Confidential,
-            ConsentType = ConsentTypes.Explicit,
-            DisplayName = registration.Name,
-            Permissions = { Permissions.Endpoints.Token, Permissions.Endpoints.Revocation },
-            Requirements = { Requirements.Features.ProofKeyForCodeExchange },
-        };
+        var clientSecret = registration.IsPublic ? null : NewSecret();
+        var descriptor = new OpenIddictApplicationDescriptor { ClientId = clientId, ClientSecret = clientSecret };
+        Describe(descriptor, registration);
+
+        await applications.CreateAsync(descriptor, cancellationToken);
+        return new RegisteredClient(clientId, clientSecret);
+    }
+
+    /// <summary>A new client secret: 256 random bits, base64url.</summary>
+    public static string NewSecret() => NewIdentifier(32);
+
+    /// <summary>Writes a registration onto an OpenIddict descriptor (new, or populated from an existing client).</summary>
+    internal static void Describe(OpenIddictApplicationDescriptor descriptor, ClientRegistration registration)
+    {
+        descriptor.ClientType = registration.IsPublic ? ClientTypes.Public : ClientTypes.Confidential;
+        descriptor.ConsentType = ConsentTypes.Explicit;
+        descriptor.DisplayName = registration.Name;
+
+        descriptor.Permissions.Clear();
+        descriptor.Permissions.UnionWith([Permissions.Endpoints.Token, Permissions.Endpoints.Revocation]);
+        descriptor.Requirements.Clear();
+        descriptor.Requirements.Add(Requirements.Features.ProofKeyForCodeExchange);
 
         var grants = registration.EffectiveGrantTypes;
         if (grants.Contains(GrantTypes.AuthorizationCode))
@@ -85,15 +96,10 @@ public sealed class ClientRegistrar(IOpenIddictApplicationManager applications)
             descriptor.Permissions.Add(Permissions.Endpoints.Introspection);
         }
 
-        foreach (var uri in registration.RedirectUris)
-        {
-            descriptor.RedirectUris.Add(uri);
-        }
-
-        foreach (var uri in registration.PostLogoutRedirectUris ?? [])
-        {
-            descriptor.PostLogoutRedirectUris.Add(uri);
-        }
+        descriptor.RedirectUris.Clear();
+        descriptor.RedirectUris.UnionWith(registration.RedirectUris);
+        descriptor.PostLogoutRedirectUris.Clear();
+        descriptor.PostLogoutRedirectUris.UnionWith(registration.PostLogoutRedirectUris ?? []);
 
         // openid needs no permission in OpenIddict; every other scope does, so a client gets only what it was
         // registered with.
@@ -101,9 +107,6 @@ public sealed class ClientRegistrar(IOpenIddictApplicationManager applications)
         {
             descriptor.Permissions.Add(Permissions.Prefixes.Scope + scope);
         }
-
-        await applications.CreateAsync(descriptor, cancellationToken);
-        return new RegisteredClient(clientId, clientSecret);
     }
 
     internal static List<string> Validate(ClientRegistration registration)
@@ -227,6 +230,10 @@ internal static class ClientsExtensions
     public static IServiceCollection AddClients(this IServiceCollection services)
     {
         services.AddScoped<ClientRegistrar>();
+
+        // The admin API rotates secrets through the replaced manager itself.
+        services.AddScoped(provider => (ClientApplicationManager)provider.GetRequiredService<
+            OpenIddict.Core.OpenIddictApplicationManager<OpenIddict.EntityFrameworkCore.Models.OpenIddictEntityFrameworkCoreApplication>>());
         return services;
     }
 }
