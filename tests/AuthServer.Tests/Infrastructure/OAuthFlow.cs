@@ -128,9 +128,7 @@ public static class OAuthFlow
         }
         else
         {
-            request.Headers.Authorization = new AuthenticationHeaderValue(
-                "Basic",
-                Convert.ToBase64String(Encoding.UTF8.GetBytes($"{Uri.EscapeDataString(client.ClientId)}:{Uri.EscapeDataString(secret)}")));
+            request.Headers.Authorization = Basic(client with { ClientSecret = secret });
         }
 
         request.Content = new FormUrlEncodedContent(form);
@@ -139,6 +137,11 @@ public static class OAuthFlow
         using var document = JsonDocument.Parse(body);
         return new TokenResponse(response.StatusCode, document.RootElement.Clone());
     }
+
+    /// <summary>RFC 6749 §2.3.1 client authentication: form-encoded id and secret, base64, in a Basic header.</summary>
+    public static AuthenticationHeaderValue Basic(RegisteredClient client) => new(
+        "Basic",
+        Convert.ToBase64String(Encoding.UTF8.GetBytes($"{Uri.EscapeDataString(client.ClientId)}:{Uri.EscapeDataString(client.ClientSecret ?? "")}")));
 
     /// <summary>Signs up, registers a client, and runs the flow to a token response.</summary>
     public static async Task<(TestBrowser Browser, RegisteredClient Client, TokenResponse Tokens)> FullFlowAsync(

@@ -1,6 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
-using System.Text;
 using System.Text.Json;
 using AuthServer.Clients;
 using AuthServer.Tests.Infrastructure;
@@ -217,7 +215,7 @@ public sealed class ServiceClientTests(AuthServerFactory factory) : IClassFixtur
     private static HttpRequestMessage IntrospectionRequest(RegisteredClient caller, string token) =>
         new(HttpMethod.Post, "/oauth/introspect")
         {
-            Headers = { Authorization = Basic(caller) },
+            Headers = { Authorization = OAuthFlow.Basic(caller) },
             Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["token"] = token }),
         };
 
@@ -225,14 +223,12 @@ public sealed class ServiceClientTests(AuthServerFactory factory) : IClassFixtur
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "/oauth/revoke")
         {
-            Headers = { Authorization = Basic(client) },
+            Headers = { Authorization = OAuthFlow.Basic(client) },
             Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["token"] = token }),
         };
         return await api.SendAsync(request);
     }
 
-    private static AuthenticationHeaderValue Basic(RegisteredClient client) =>
-        new("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{client.ClientId}:{client.ClientSecret}")));
 }
 
 /// <summary>Client secrets: generated, stored as a hash, never in the clear.</summary>

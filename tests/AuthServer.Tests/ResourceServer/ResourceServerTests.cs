@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Headers;
-using System.Text;
 using System.Text.Json;
 using AuthServer.Clients;
 using AuthServer.Tests.Infrastructure;
@@ -99,7 +98,7 @@ public sealed class ResourceServerTests(LoopbackServers servers) : IClassFixture
         using var http = new HttpClient { BaseAddress = servers.Issuer };
         using var revoke = new HttpRequestMessage(HttpMethod.Post, "oauth/revoke")
         {
-            Headers = { Authorization = Basic(servers.Service) },
+            Headers = { Authorization = OAuthFlow.Basic(servers.Service) },
             Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["token"] = token }),
         };
         Assert.Equal(HttpStatusCode.OK, (await http.SendAsync(revoke)).StatusCode);
@@ -176,6 +175,4 @@ public sealed class ResourceServerTests(LoopbackServers servers) : IClassFixture
         return await http.SendAsync(request);
     }
 
-    private static AuthenticationHeaderValue Basic(RegisteredClient client) =>
-        new("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{client.ClientId}:{client.ClientSecret}")));
 }
