@@ -14,7 +14,11 @@ using Microsoft.Extensions.Options;
 // one the host serves. Host arguments such as `--urls` only apply when serving: the CLI reads its configuration from
 // appsettings.json and environment variables so that its own options are not mistaken for configuration keys.
 var cliMode = CommandLine.IsVerb(args);
-var builder = WebApplication.CreateBuilder(cliMode ? [] : args);
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+{
+    Args = cliMode ? [] : args,
+    EnvironmentName = HostingDefaults.EnvironmentName(args),
+});
 
 builder.Configuration.AddRootAppSettings();
 if (cliMode)

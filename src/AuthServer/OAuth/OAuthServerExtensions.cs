@@ -99,7 +99,8 @@ internal static class OAuthServerExtensions
                     .EnableTokenEndpointPassthrough()
                     .EnableUserInfoEndpointPassthrough()
                     .EnableEndSessionEndpointPassthrough()
-                    .EnableStatusCodePagesIntegration();
+                    .EnableStatusCodePagesIntegration()
+                    .SuppressJsonResponseIndentation();
 
                 // HTTPS is enforced by our transport middleware in Development (plain HTTP from loopback only) and
                 // by OpenIddict itself everywhere else.
