@@ -15,7 +15,6 @@ namespace AuthServer.Admin;
 internal static class ClientsAdminApi
 {
     private const int MaxPageSize = 200;
-    private static readonly TimeSpan MaxGracePeriod = TimeSpan.FromDays(7);
 
     public static RouteGroupBuilder MapClientsAdmin(this RouteGroupBuilder admin)
     {
@@ -136,43 +135,22 @@ internal static class ClientsAdminApi
 
     /// <summary>A new secret, shown once; the old one keeps working for the grace period asked for (0 to 7 days).</summary>
     private static async Task<Results<Ok<SecretResponse>, BadRequest<AdminError>, NotFound<AdminError>>> RotateSecretAsync(
-        string clientId, SecretRotation? rotation, ClientApplicationManager manager,
-        AuditLog audit, HttpContext context, TimeProvider clock, CancellationToken cancellationToken)
+        string clientId, SecretRotation? rotation, ClientSecretRotator rotator, AuditLog audit, HttpContext context,
+        CancellationToken cancellationToken)
     {
-        if (await manager.FindByClientIdAsync(clientId, cancellationToken) is not { } application)
-        {
-            return TypedResults.NotFound(NotFound(clientId));
-        }
-
         var grace = TimeSpan.FromSeconds(rotation?.GracePeriodSeconds ?? 0);
-        if (grace < TimeSpan.Zero || grace > MaxGracePeriod)
+        if (grace < TimeSpan.Zero || grace > ClientSecretRotator.MaxGracePeriod)
         {
             return TypedResults.BadRequest(new AdminError("invalid_request", "grace_period_seconds is between 0 and 604800 (7 days)."));
         }
 
-        if (await manager.HasClientTypeAsync(application, ClientTypes.Public, cancellationToken))
+        if (await rotator.RotateAsync(clientId, grace, cancellationToken) is not { } secret)
         {
-            return TypedResults.BadRequest(new AdminError("invalid_request", "A public client has no secret."));
+            return TypedResults.NotFound(new AdminError("not_found", $"No confidential client '{clientId}'."));
         }
 
-        var descriptor = new OpenIddictApplicationDescriptor();
-        await manager.PopulateAsync(descriptor, application, cancellationToken);
-        descriptor.Properties.Remove(ClientApplicationManager.PreviousSecretProperty);
-        if (grace > TimeSpan.Zero && application.ClientSecret is { } previousHash)
-        {
-            descriptor.Properties[ClientApplicationManager.PreviousSecretProperty] = JsonSerializer.SerializeToElement(new
-            {
-                hash = previousHash,
-                expires_at = (clock.GetUtcNow() + grace).ToUnixTimeSeconds(),
-            });
-        }
-
-        var secret = ClientRegistrar.NewSecret();
-        descriptor.ClientSecret = secret;
-        await manager.UpdateAsync(application, descriptor, cancellationToken);
         await audit.WriteAsync(AdminExtensions.Actor(context), "client.secret_rotated", clientId, null,
             new { GracePeriodSeconds = (long)grace.TotalSeconds }, cancellationToken);
-
         return TypedResults.Ok(new SecretResponse(clientId, secret, 0));
     }
 

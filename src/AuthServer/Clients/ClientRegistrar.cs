@@ -230,6 +230,7 @@ internal static class ClientsExtensions
     public static IServiceCollection AddClients(this IServiceCollection services)
     {
         services.AddScoped<ClientRegistrar>();
+        services.AddScoped<ClientSecretRotator>();
 
         // The admin API rotates secrets through the replaced manager itself.
         services.AddScoped(provider => (ClientApplicationManager)provider.GetRequiredService<
