@@ -19,6 +19,8 @@ public sealed class AuthDbContext(DbContextOptions<AuthDbContext> options)
 
     public DbSet<AuditEvent> AuditEvents => Set<AuditEvent>();
 
+    public DbSet<ClientOwner> ClientOwners => Set<ClientOwner>();
+
     protected override void OnModelCreating(ModelBuilder builder)
     {
         base.OnModelCreating(builder);
@@ -56,6 +58,16 @@ public sealed class AuthDbContext(DbContextOptions<AuthDbContext> options)
             key.HasIndex(k => k.Hash).IsUnique();
             key.HasIndex(k => k.OwnerId);
             key.HasOne(k => k.Owner).WithMany().HasForeignKey(k => k.OwnerId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        builder.Entity<ClientOwner>(owner =>
+        {
+            owner.ToTable("ClientOwners");
+            owner.HasKey(o => o.ClientId);
+            owner.Property(o => o.ClientId).HasMaxLength(100);
+            owner.Property(o => o.OwnerId).HasMaxLength(450);
+            owner.HasIndex(o => o.OwnerId);
+            owner.HasOne<ApplicationUser>().WithMany().HasForeignKey(o => o.OwnerId).OnDelete(DeleteBehavior.Cascade);
         });
 
         builder.Entity<AuditEvent>(audit =>

@@ -231,6 +231,7 @@ internal static class ClientsExtensions
     {
         services.AddScoped<ClientRegistrar>();
         services.AddScoped<ClientSecretRotator>();
+        services.AddScoped<DeveloperApps>();
 
         // The admin API rotates secrets through the replaced manager itself.
         services.AddScoped(provider => (ClientApplicationManager)provider.GetRequiredService<
