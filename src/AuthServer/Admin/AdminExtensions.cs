@@ -46,6 +46,7 @@ internal static class AdminExtensions
 
         admin.MapDelete("/keys/{keyId}", RevokeKeyAsync);
         admin.MapClientsAdmin();
+        admin.MapScopesAdmin();
         admin.MapGet("/audit", ListAuditAsync);
 
         return endpoints;

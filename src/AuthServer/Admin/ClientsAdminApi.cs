@@ -81,7 +81,7 @@ internal static class ClientsAdminApi
 
     /// <summary>RFC 7592 §2.2: the metadata is replaced as a whole; the client_id and the secret stay.</summary>
     private static async Task<Results<Ok<ClientResponse>, BadRequest<AdminError>, NotFound<AdminError>>> UpdateAsync(
-        string clientId, ClientMetadata metadata, IOpenIddictApplicationManager applications,
+        string clientId, ClientMetadata metadata, IOpenIddictApplicationManager applications, ClientRegistrar registrar,
         AuditLog audit, HttpContext context, CancellationToken cancellationToken)
     {
         if (await applications.FindByClientIdAsync(clientId, cancellationToken) is not { } application)
@@ -101,7 +101,7 @@ internal static class ClientsAdminApi
                 "A client cannot change between public and confidential; register a new one."));
         }
 
-        var errors = ClientRegistrar.Validate(registration);
+        var errors = ClientRegistrar.Validate(registration, await registrar.KnownScopesAsync(cancellationToken));
         if (errors.Count > 0)
         {
             var exception = ClientRegistrationException.From(errors);

@@ -24,7 +24,7 @@ public sealed record ClientRegistration(
 public sealed record RegisteredClient(string ClientId, string? ClientSecret);
 
 /// <summary>Registers OAuth clients (used by the CLI now, and by the admin API and dashboard).</summary>
-public sealed class ClientRegistrar(IOpenIddictApplicationManager applications)
+public sealed class ClientRegistrar(IOpenIddictApplicationManager applications, IOpenIddictScopeManager scopes)
 {
     /// <summary>The scopes a client gets when none are named: sign-in, profile and read access.</summary>
     public static readonly IReadOnlyList<string> DefaultScopes =
@@ -37,7 +37,7 @@ public sealed class ClientRegistrar(IOpenIddictApplicationManager applications)
 
     public async Task<RegisteredClient> RegisterAsync(ClientRegistration registration, CancellationToken cancellationToken)
     {
-        var errors = Validate(registration);
+        var errors = Validate(registration, await KnownScopesAsync(cancellationToken));
         if (errors.Count > 0)
         {
             throw ClientRegistrationException.From(errors);
@@ -109,7 +109,22 @@ public sealed class ClientRegistrar(IOpenIddictApplicationManager applications)
         }
     }
 
-    internal static List<string> Validate(ClientRegistration registration)
+    /// <summary>The built-in scopes and those admins created (<c>/admin/scopes</c>).</summary>
+    public async Task<IReadOnlySet<string>> KnownScopesAsync(CancellationToken cancellationToken)
+    {
+        var known = new HashSet<string>(OAuthServerExtensions.SupportedScopes, StringComparer.Ordinal);
+        await foreach (var scope in scopes.ListAsync(count: null, offset: null, cancellationToken))
+        {
+            if (await scopes.GetNameAsync(scope, cancellationToken) is { } name)
+            {
+                known.Add(name);
+            }
+        }
+
+        return known;
+    }
+
+    internal static List<string> Validate(ClientRegistration registration, IReadOnlySet<string> knownScopes)
     {
         var errors = new List<string>();
         if (string.IsNullOrWhiteSpace(registration.Name) || registration.Name.Length > 200)
@@ -157,9 +172,9 @@ public sealed class ClientRegistrar(IOpenIddictApplicationManager applications)
             }
         }
 
-        foreach (var scope in registration.Scopes.Where(scope => !OAuthServerExtensions.SupportedScopes.Contains(scope)))
+        foreach (var scope in registration.Scopes.Where(scope => !knownScopes.Contains(scope)))
         {
-            errors.Add($"Unknown scope '{scope}'; known scopes: {string.Join(' ', OAuthServerExtensions.SupportedScopes)}.");
+            errors.Add($"Unknown scope '{scope}'; known scopes: {string.Join(' ', knownScopes.Order(StringComparer.Ordinal))}.");
         }
 
         return errors;

@@ -23,6 +23,7 @@ namespace AuthServer.OAuth;
 public sealed class AuthorizationController(
     IOpenIddictApplicationManager applications,
     IOpenIddictAuthorizationManager authorizations,
+    IOpenIddictScopeManager scopeManager,
     SignInManager<ApplicationUser> signIn,
     UserManager<ApplicationUser> users,
     IOptions<OAuthOptions> oauth) : Controller
@@ -212,11 +213,11 @@ public sealed class AuthorizationController(
             scopes = [.. permissions
                 .Where(permission => permission.StartsWith(Permissions.Prefixes.Scope, StringComparison.Ordinal))
                 .Select(permission => permission[Permissions.Prefixes.Scope.Length..])
-                .Where(scope => scope is PlatformScopes.Read or PlatformScopes.Write or PlatformScopes.Admin)];
+                .Where(scope => scope is not (Scopes.Profile or Scopes.Email or Scopes.OfflineAccess))];
         }
 
         identity.SetScopes(scopes);
-        identity.SetResources(oauth.Value.Audience);
+        identity.SetResources(await ResourcesAsync(scopes));
         identity.SetDestinations(static _ => [Destinations.AccessToken]);
         return SignIn(new ClaimsPrincipal(identity), OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
     }
@@ -263,7 +264,7 @@ public sealed class AuthorizationController(
 
         await SetUserClaimsAsync(identity, user);
         identity.SetScopes(scopes);
-        identity.SetResources(oauth.Value.Audience);
+        identity.SetResources(await ResourcesAsync(scopes));
 
         // A permanent authorization remembers the consent for this client and these scopes, and ties every token
         // issued from it together, so revoking it (or replaying a code) ends them all.
@@ -277,6 +278,21 @@ public sealed class AuthorizationController(
         identity.SetAuthorizationId(await authorizations.GetIdAsync(authorization));
         identity.SetDestinations(GetDestinations);
         return SignIn(new ClaimsPrincipal(identity), OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
+    }
+
+    /// <summary>The audiences of an access token: the platform API, and the resources of any scope admins defined.</summary>
+    private async Task<List<string>> ResourcesAsync(ImmutableArray<string> scopes)
+    {
+        var resources = new List<string> { oauth.Value.Audience };
+        await foreach (var resource in scopeManager.ListResourcesAsync(scopes))
+        {
+            if (!resources.Contains(resource, StringComparer.Ordinal))
+            {
+                resources.Add(resource);
+            }
+        }
+
+        return resources;
     }
 
     private async Task SetUserClaimsAsync(ClaimsIdentity identity, ApplicationUser user)
