@@ -13,7 +13,7 @@ public sealed class ClientsAdminTests(AuthServerFactory factory) : IClassFixture
     [Fact]
     public async Task Clients_CreateGetListUpdateDelete_RoundTrip()
     {
-        using var admin = await AdminAsync();
+        using var admin = await factory.CreateAdminClientAsync();
 
         using var created = await admin.PostAsJsonAsync("/admin/clients", new
         {
@@ -72,7 +72,7 @@ public sealed class ClientsAdminTests(AuthServerFactory factory) : IClassFixture
     [InlineData("""{"client_name":"x"}""", "invalid_client_metadata")]
     public async Task Create_InvalidMetadata_IsRefusedAndNothingIsSaved(string json, string error)
     {
-        using var admin = await AdminAsync();
+        using var admin = await factory.CreateAdminClientAsync();
         var before = await CountAsync(admin);
 
         using var response = await admin.PostAsync("/admin/clients", new StringContent(json, System.Text.Encoding.UTF8, "application/json"));
@@ -87,7 +87,7 @@ public sealed class ClientsAdminTests(AuthServerFactory factory) : IClassFixture
     [Fact]
     public async Task Create_NativeAppPrivateSchemeAndLoopback_AreAccepted()
     {
-        using var admin = await AdminAsync();
+        using var admin = await factory.CreateAdminClientAsync();
 
         using var response = await admin.PostAsJsonAsync("/admin/clients", new
         {
@@ -103,7 +103,7 @@ public sealed class ClientsAdminTests(AuthServerFactory factory) : IClassFixture
     [Fact]
     public async Task RotateSecret_WithoutGrace_OldSecretStopsAtOnce()
     {
-        using var admin = await AdminAsync();
+        using var admin = await factory.CreateAdminClientAsync();
         var service = await CreateServiceAsync(admin);
 
         var rotated = await RotateAsync(admin, service.ClientId, null);
@@ -115,7 +115,7 @@ public sealed class ClientsAdminTests(AuthServerFactory factory) : IClassFixture
     [Fact]
     public async Task RotateSecret_WithGrace_BothWorkUntilTheGraceEnds()
     {
-        using var admin = await AdminAsync();
+        using var admin = await factory.CreateAdminClientAsync();
         var service = await CreateServiceAsync(admin);
 
         var rotated = await RotateAsync(admin, service.ClientId, 2);
@@ -133,7 +133,7 @@ public sealed class ClientsAdminTests(AuthServerFactory factory) : IClassFixture
     [InlineData(604801)]
     public async Task RotateSecret_GraceOutOfRange_IsRefused(long seconds)
     {
-        using var admin = await AdminAsync();
+        using var admin = await factory.CreateAdminClientAsync();
         var service = await CreateServiceAsync(admin);
 
         using var response = await admin.PostAsJsonAsync($"/admin/clients/{service.ClientId}/secret", new { grace_period_seconds = seconds });
@@ -145,7 +145,7 @@ public sealed class ClientsAdminTests(AuthServerFactory factory) : IClassFixture
     [Fact]
     public async Task Audit_AdminChanges_AreListedWithActorAndAction()
     {
-        using var admin = await AdminAsync();
+        using var admin = await factory.CreateAdminClientAsync();
         var service = await CreateServiceAsync(admin);
         await RotateAsync(admin, service.ClientId, null);
 
@@ -174,14 +174,6 @@ public sealed class ClientsAdminTests(AuthServerFactory factory) : IClassFixture
         Assert.Equal(HttpStatusCode.Forbidden, (await api.PostAsJsonAsync("/admin/clients", new { client_name = "x" })).StatusCode);
     }
 
-    private async Task<HttpClient> AdminAsync()
-    {
-        var admin = await factory.RegisterAsync(new ClientRegistration("Ops", [], IsPublic: false, ["admin"], GrantTypes: ["client_credentials"]));
-        var api = factory.CreateApiClient();
-        var token = await OAuthFlow.TokenAsync(api, admin, new Dictionary<string, string> { ["grant_type"] = "client_credentials" });
-        api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token.AccessToken);
-        return api;
-    }
 
     private static async Task<RegisteredClient> CreateServiceAsync(HttpClient admin)
     {

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using AuthServer.Clients;
@@ -14,7 +13,7 @@ public sealed class ScopesAdminTests(AuthServerFactory factory) : IClassFixture<
     [Fact]
     public async Task Scope_CreatedByAdmin_IsGrantedWithItsResourceAsAudience()
     {
-        using var admin = await AdminAsync();
+        using var admin = await factory.CreateAdminClientAsync();
         var name = $"inventory.read.{Guid.NewGuid():N}"[..30];
 
         using var created = await admin.PostAsJsonAsync("/admin/scopes", new
@@ -64,7 +63,7 @@ public sealed class ScopesAdminTests(AuthServerFactory factory) : IClassFixture<
     [InlineData("""{"name":"ok.scope","resources":[""]}""")]
     public async Task Scope_InvalidOrBuiltIn_IsRefused(string json)
     {
-        using var admin = await AdminAsync();
+        using var admin = await factory.CreateAdminClientAsync();
 
         using var response = await admin.PostAsync("/admin/scopes", new StringContent(json, System.Text.Encoding.UTF8, "application/json"));
 
@@ -75,7 +74,7 @@ public sealed class ScopesAdminTests(AuthServerFactory factory) : IClassFixture<
     [Fact]
     public async Task Client_WithUndefinedScope_IsRefused()
     {
-        using var admin = await AdminAsync();
+        using var admin = await factory.CreateAdminClientAsync();
 
         using var response = await admin.PostAsJsonAsync("/admin/clients", new
         {
@@ -86,14 +85,5 @@ public sealed class ScopesAdminTests(AuthServerFactory factory) : IClassFixture<
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Contains("invalid_client_metadata", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-    }
-
-    private async Task<HttpClient> AdminAsync()
-    {
-        var admin = await factory.RegisterAsync(new ClientRegistration("Ops", [], IsPublic: false, ["admin"], GrantTypes: ["client_credentials"]));
-        var api = factory.CreateApiClient();
-        var token = await OAuthFlow.TokenAsync(api, admin, new Dictionary<string, string> { ["grant_type"] = "client_credentials" });
-        api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token.AccessToken);
-        return api;
     }
 }

@@ -70,6 +70,16 @@ public class AuthServerFactory : WebApplicationFactory<Program>
     public Task<RegisteredClient> RegisterServiceAsync(params string[] scopes) =>
         RegisterAsync(new ClientRegistration("Service", [], IsPublic: false, scopes, GrantTypes: ["client_credentials"]));
 
+    /// <summary>An HTTP client carrying the token of a freshly registered admin client (scope <c>admin</c>).</summary>
+    public async Task<HttpClient> CreateAdminClientAsync()
+    {
+        var admin = await RegisterAsync(new ClientRegistration("Ops", [], IsPublic: false, ["admin"], GrantTypes: ["client_credentials"]));
+        var api = CreateApiClient();
+        var token = await OAuthFlow.TokenAsync(api, admin, new Dictionary<string, string> { ["grant_type"] = "client_credentials" });
+        api.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token.AccessToken);
+        return api;
+    }
+
     public async Task<RegisteredClient> RegisterAsync(ClientRegistration registration)
     {
         await using var scope = Services.CreateAsyncScope();
