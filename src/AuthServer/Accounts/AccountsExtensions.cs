@@ -79,8 +79,11 @@ internal static class AccountsExtensions
         if (context.Request.Path.StartsWithSegments("/admin", StringComparison.OrdinalIgnoreCase)
             || context.Request.Path.StartsWithSegments("/v1", StringComparison.OrdinalIgnoreCase))
         {
-            context.Response.StatusCode = status;
-            return Task.CompletedTask;
+            return status == StatusCodes.Status403Forbidden
+                ? PlatformApi.PlatformErrors.WriteAsync(
+                    context.HttpContext, status, PlatformApi.PlatformErrors.InsufficientScope, "This requires the admin role.", ["admin"])
+                : PlatformApi.PlatformErrors.WriteAsync(
+                    context.HttpContext, status, PlatformApi.PlatformErrors.InvalidToken, "Authentication is required.");
         }
 
         context.Response.Redirect(context.RedirectUri);

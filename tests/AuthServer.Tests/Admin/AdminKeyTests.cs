@@ -52,6 +52,7 @@ public sealed class AdminKeyTests(AuthServerFactory factory) : IClassFixture<Aut
         using var response = await user.Http.GetAsync("/admin/accounts/anyone/keys");
 
         Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Contains("insufficient_scope", response.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]
