@@ -9,4 +9,19 @@ public sealed class ApplicationUser : IdentityUser
     public string? DisplayName { get; set; }
 
     public DateTimeOffset CreatedAt { get; set; }
+
+    /// <summary>The account's rate-limit tier: <c>free</c> (new accounts), <c>pro</c> or <c>enterprise</c>.</summary>
+    public string Tier { get; set; } = AccountTiers.Free;
+
+    /// <summary>The requests per minute of an <c>enterprise</c> account, set by an admin.</summary>
+    public int? RequestsPerMinute { get; set; }
+}
+
+public static class AccountTiers
+{
+    public const string Free = "free";
+    public const string Pro = "pro";
+    public const string Enterprise = "enterprise";
+
+    public static readonly IReadOnlyList<string> All = [Free, Pro, Enterprise];
 }

@@ -32,6 +32,7 @@ public sealed class AuthDbContext(DbContextOptions<AuthDbContext> options)
         builder.Entity<ApplicationUser>(user =>
         {
             user.Property(u => u.DisplayName).HasMaxLength(200);
+            user.Property(u => u.Tier).HasMaxLength(32).HasDefaultValue(AccountTiers.Free);
         });
 
         builder.Entity<ServerKey>(key =>

@@ -60,6 +60,7 @@ internal static class AccountsExtensions
                 IdentityConstants.ApplicationScheme)
             .Configure<IOptions<AccountsOptions>>((cookie, accounts) => cookie.ExpireTimeSpan = accounts.Value.SessionLifetime);
 
+        services.AddScoped<AccountTierService>();
         services.AddAntiforgery(options => options.Cookie.Name = "authserver.antiforgery");
         services.AddRazorPages();
         services.AddControllersWithViews(options => options.Filters.Add(new AutoValidateAntiforgeryTokenAttribute()));

@@ -48,6 +48,7 @@ internal static class AdminExtensions
         admin.MapClientsAdmin();
         admin.MapScopesAdmin();
         admin.MapGet("/audit", ListAuditAsync);
+        admin.MapPut("/accounts/{accountId}/tier", SetTierAsync);
 
         return endpoints;
     }
@@ -64,6 +65,21 @@ internal static class AdminExtensions
         {
             return TypedResults.NotFound(new AdminError("not_found", exception.Message));
         }
+    }
+
+    /// <summary>Sets an account's tier: <c>{"tier":"pro"}</c>, or <c>{"tier":"enterprise","requests_per_minute":5000}</c>.</summary>
+    private static async Task<Results<Ok<TierResponse>, BadRequest<AdminError>, NotFound<AdminError>>> SetTierAsync(
+        string accountId, TierRequest request, AccountTierService tiers, HttpContext context, CancellationToken cancellationToken)
+    {
+        if (AccountTierService.Validate(request.Tier, request.RequestsPerMinute) is { } error)
+        {
+            return TypedResults.BadRequest(new AdminError("invalid_request", error));
+        }
+
+        var user = await tiers.SetAsync(accountId, request.Tier!, request.RequestsPerMinute, Actor(context), cancellationToken);
+        return user is null
+            ? TypedResults.NotFound(new AdminError("not_found", $"No account '{accountId}'."))
+            : TypedResults.Ok(new TierResponse(user.Id, user.Tier, user.RequestsPerMinute));
     }
 
     /// <summary>The audit log, newest first, paged.</summary>
@@ -106,6 +122,15 @@ internal sealed record AuditPage(
     [property: System.Text.Json.Serialization.JsonPropertyName("events")] IReadOnlyList<AuditEventResponse> Events,
     [property: System.Text.Json.Serialization.JsonPropertyName("offset")] int Offset,
     [property: System.Text.Json.Serialization.JsonPropertyName("limit")] int Limit);
+
+internal sealed record TierRequest(
+    [property: System.Text.Json.Serialization.JsonPropertyName("tier")] string? Tier,
+    [property: System.Text.Json.Serialization.JsonPropertyName("requests_per_minute")] int? RequestsPerMinute);
+
+internal sealed record TierResponse(
+    [property: System.Text.Json.Serialization.JsonPropertyName("account_id")] string AccountId,
+    [property: System.Text.Json.Serialization.JsonPropertyName("tier")] string Tier,
+    [property: System.Text.Json.Serialization.JsonPropertyName("requests_per_minute")] int? RequestsPerMinute);
 
 internal sealed record AdminError(
     [property: System.Text.Json.Serialization.JsonPropertyName("error")] string Error,

@@ -108,7 +108,27 @@ internal static class CommandLine
             return 0;
         });
 
-        return new Command("users", "Manage users.") { create };
+        var tierEmail = new Option<string>("--email") { Description = "The account's email.", Required = true };
+        var tier = new Option<string>("--tier") { Description = "free, pro or enterprise.", Required = true };
+        var perMinute = new Option<int?>("--requests-per-minute") { Description = "The enterprise limit." };
+        var setTier = new Command("set-tier", "Set an account's rate-limit tier.") { tierEmail, tier, perMinute };
+        setTier.SetAction(async (parsed, cancellationToken) =>
+        {
+            if (AccountTierService.Validate(parsed.GetValue(tier), parsed.GetValue(perMinute)) is { } error)
+            {
+                throw new CommandLineException(error);
+            }
+
+            await using var scope = services.CreateAsyncScope();
+            var user = await scope.ServiceProvider.GetRequiredService<UserManager<ApplicationUser>>().FindByEmailAsync(parsed.GetValue(tierEmail)!)
+                ?? throw new CommandLineException($"No account with the email '{parsed.GetValue(tierEmail)}'.");
+            var updated = await scope.ServiceProvider.GetRequiredService<AccountTierService>()
+                .SetAsync(user.Id, parsed.GetValue(tier)!, parsed.GetValue(perMinute), "cli", cancellationToken);
+            Console.WriteLine(JsonSerializer.Serialize(new TierChanged(updated!.Id, updated.Tier, updated.RequestsPerMinute), Json));
+            return 0;
+        });
+
+        return new Command("users", "Manage users.") { create, setTier };
     }
 
     private static Command ClientsCommand(IServiceProvider services)
@@ -212,6 +232,11 @@ internal static class CommandLine
         [property: JsonPropertyName("id")] string Id,
         [property: JsonPropertyName("email")] string Email,
         [property: JsonPropertyName("admin")] bool Admin);
+
+    private sealed record TierChanged(
+        [property: JsonPropertyName("id")] string Id,
+        [property: JsonPropertyName("tier")] string Tier,
+        [property: JsonPropertyName("requests_per_minute")] int? RequestsPerMinute);
 
     private sealed record CreatedClient(
         [property: JsonPropertyName("client_id")] string ClientId,
