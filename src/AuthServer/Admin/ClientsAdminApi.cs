@@ -101,11 +101,9 @@ internal static class ClientsAdminApi
                 "A client cannot change between public and confidential; register a new one."));
         }
 
-        var errors = ClientRegistrar.Validate(registration, await registrar.KnownScopesAsync(cancellationToken));
-        if (errors.Count > 0)
+        if (ClientRegistrar.Validate(registration, await registrar.KnownScopesAsync(cancellationToken)) is { } invalid)
         {
-            var exception = ClientRegistrationException.From(errors);
-            return TypedResults.BadRequest(new AdminError(exception.Error, exception.Message));
+            return TypedResults.BadRequest(new AdminError(invalid.Error, invalid.Message));
         }
 
         var descriptor = new OpenIddictApplicationDescriptor();

@@ -37,10 +37,9 @@ public sealed class ClientRegistrar(IOpenIddictApplicationManager applications, 
 
     public async Task<RegisteredClient> RegisterAsync(ClientRegistration registration, CancellationToken cancellationToken)
     {
-        var errors = Validate(registration, await KnownScopesAsync(cancellationToken));
-        if (errors.Count > 0)
+        if (Validate(registration, await KnownScopesAsync(cancellationToken)) is { } invalid)
         {
-            throw ClientRegistrationException.From(errors);
+            throw invalid;
         }
 
         // A resource server introspecting tokens is recognised as their audience by its client_id, so it may
@@ -124,9 +123,11 @@ public sealed class ClientRegistrar(IOpenIddictApplicationManager applications, 
         return known;
     }
 
-    internal static List<string> Validate(ClientRegistration registration, IReadOnlySet<string> knownScopes)
+    /// <summary>Every rule a registration breaks, as one RFC 7591 error; <see langword="null"/> when it is valid.</summary>
+    internal static ClientRegistrationException? Validate(ClientRegistration registration, IReadOnlySet<string> knownScopes)
     {
         var errors = new List<string>();
+        var redirectErrors = new List<string>();
         if (string.IsNullOrWhiteSpace(registration.Name) || registration.Name.Length > 200)
         {
             errors.Add("The client name is required (at most 200 characters).");
@@ -168,7 +169,7 @@ public sealed class ClientRegistrar(IOpenIddictApplicationManager applications, 
         {
             if (RedirectUriRules.Check(uri) is { } problem)
             {
-                errors.Add(RedirectUriError + $"Redirect URI '{uri}': {problem}");
+                redirectErrors.Add($"Redirect URI '{uri}': {problem}");
             }
         }
 
@@ -177,11 +178,13 @@ public sealed class ClientRegistrar(IOpenIddictApplicationManager applications, 
             errors.Add($"Unknown scope '{scope}'; known scopes: {string.Join(' ', knownScopes.Order(StringComparer.Ordinal))}.");
         }
 
-        return errors;
+        // A redirect URI problem is reported as invalid_redirect_uri (RFC 7591 §3.2.2), with the other problems.
+        return redirectErrors.Count + errors.Count == 0
+            ? null
+            : new ClientRegistrationException(
+                redirectErrors.Count > 0 ? ClientRegistrationException.InvalidRedirectUri : ClientRegistrationException.InvalidClientMetadata,
+                string.Join(" ", redirectErrors.Concat(errors)));
     }
-
-    /// <summary>Marks a validation message as a redirect URI problem (RFC 7591 <c>invalid_redirect_uri</c>).</summary>
-    internal const string RedirectUriError = "\u0001";
 
     private static string NewIdentifier(int bytes) => Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(bytes));
 }
@@ -193,14 +196,6 @@ public sealed class ClientRegistrationException(string error, string message) : 
     public const string InvalidClientMetadata = "invalid_client_metadata";
 
     public string Error { get; } = error;
-
-    internal static ClientRegistrationException From(List<string> errors)
-    {
-        var redirect = errors.Any(error => error.StartsWith(ClientRegistrar.RedirectUriError, StringComparison.Ordinal));
-        return new ClientRegistrationException(
-            redirect ? InvalidRedirectUri : InvalidClientMetadata,
-            string.Join(" ", errors.Select(error => error.TrimStart(ClientRegistrar.RedirectUriError[0]))));
-    }
 }
 
 /// <summary>RFC 9700 §2.1 and RFC 8252: redirect URIs are compared exactly, so they must be exact.</summary>

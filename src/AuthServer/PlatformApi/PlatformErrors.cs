@@ -49,5 +49,4 @@ internal sealed class PlatformErrorResult(int status, string type, string messag
 internal sealed record RequiredScopes(IReadOnlyList<string> AnyOf);
 
 [JsonSerializable(typeof(PlatformErrors.ErrorEnvelope))]
-[JsonSerializable(typeof(UserProfile))]
 internal sealed partial class PlatformJsonContext : JsonSerializerContext;
