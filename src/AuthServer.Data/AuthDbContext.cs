@@ -21,6 +21,10 @@ public sealed class AuthDbContext(DbContextOptions<AuthDbContext> options)
 
     public DbSet<ClientOwner> ClientOwners => Set<ClientOwner>();
 
+    public DbSet<ClientTier> ClientTiers => Set<ClientTier>();
+
+    public DbSet<UsageRecord> UsageRecords => Set<UsageRecord>();
+
     protected override void OnModelCreating(ModelBuilder builder)
     {
         base.OnModelCreating(builder);
@@ -69,6 +73,24 @@ public sealed class AuthDbContext(DbContextOptions<AuthDbContext> options)
             owner.Property(o => o.OwnerId).HasMaxLength(450);
             owner.HasIndex(o => o.OwnerId);
             owner.HasOne<ApplicationUser>().WithMany().HasForeignKey(o => o.OwnerId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        builder.Entity<ClientTier>(tier =>
+        {
+            tier.ToTable("ClientTiers");
+            tier.HasKey(t => t.ClientId);
+            tier.Property(t => t.ClientId).HasMaxLength(100);
+            tier.Property(t => t.Tier).HasMaxLength(32);
+        });
+
+        builder.Entity<UsageRecord>(usage =>
+        {
+            usage.ToTable("UsageRecords");
+            usage.Property(u => u.AccountId).HasMaxLength(450);
+            usage.Property(u => u.Credential).HasMaxLength(120);
+            usage.Property(u => u.StatusClass).HasMaxLength(3).IsUnicode(false);
+            usage.HasIndex(u => new { u.AccountId, u.Minute, u.Credential, u.StatusClass }).IsUnique();
+            usage.HasIndex(u => u.Minute);
         });
 
         builder.Entity<AuditEvent>(audit =>

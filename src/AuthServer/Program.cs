@@ -8,6 +8,7 @@ using AuthServer.Health;
 using AuthServer.Hosting;
 using AuthServer.OAuth;
 using AuthServer.PlatformApi;
+using AuthServer.RateLimiting;
 using Microsoft.Extensions.Options;
 
 // A verb (`migrate`, `users create`, `clients create`) runs the command line against the same services; without
@@ -34,6 +35,7 @@ builder.Services.AddAudit();
 builder.Services.AddApiKeys();
 builder.Services.AddAdmin();
 builder.Services.AddPlatformApi();
+builder.Services.AddRateLimits(builder.Configuration);
 builder.Services.AddHealth();
 builder.Services.AddTransport();
 
@@ -55,6 +57,7 @@ try
     app.UseOAuthRequestLimits();
     app.UseApiKeyIntrospection();
     app.UseAuthentication();
+    app.UseRateLimits();
     app.UseAuthorization();
 
     app.MapAccountPages();

@@ -1,11 +1,23 @@
 using AuthServer.Audit;
 using AuthServer.Data;
+using AuthServer.RateLimiting;
 using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
+using OpenIddict.Abstractions;
 
 namespace AuthServer.Accounts;
 
-/// <summary>Sets an account's rate-limit tier (admins, through the admin API or the CLI).</summary>
-internal sealed class AccountTierService(UserManager<ApplicationUser> users, AuditLog audit)
+/// <summary>
+/// Sets the rate-limit tier of an account, or of a client registered by an admin (which pays for itself); admins do
+/// this through the admin API or the CLI. The change applies on this node at once and on the others within
+/// <see cref="RateLimitOptions.PayerCacheDuration"/>.
+/// </summary>
+internal sealed class AccountTierService(
+    UserManager<ApplicationUser> users,
+    AuthDbContext context,
+    IOpenIddictApplicationManager applications,
+    AuditLog audit,
+    PayerResolver payers)
 {
     public const int MaxRequestsPerMinute = 1_000_000;
 
@@ -44,7 +56,41 @@ internal sealed class AccountTierService(UserManager<ApplicationUser> users, Aud
             throw new InvalidOperationException(string.Join(" ", result.Errors.Select(error => error.Description)));
         }
 
+        payers.ForgetAccount(user.Id);
         await audit.WriteAsync(actor, "account.tier_changed", user.Id, user.Id, new { tier, requestsPerMinute }, cancellationToken);
         return user;
+    }
+
+    /// <summary>
+    /// Sets the tier of a client registered by an admin. Returns <see langword="null"/> when there is no such client;
+    /// throws <see cref="InvalidOperationException"/> for a client a developer registered (billed to the developer).
+    /// </summary>
+    public async Task<ClientTier?> SetClientAsync(
+        string clientId, string tier, int? requestsPerMinute, string actor, CancellationToken cancellationToken)
+    {
+        if (await applications.FindByClientIdAsync(clientId, cancellationToken) is null)
+        {
+            return null;
+        }
+
+        if (await context.ClientOwners.AnyAsync(owner => owner.ClientId == clientId, cancellationToken))
+        {
+            throw new InvalidOperationException(
+                "This client was registered by a developer; its calls are billed to the developer's account. Set that account's tier.");
+        }
+
+        var row = await context.ClientTiers.SingleOrDefaultAsync(t => t.ClientId == clientId, cancellationToken);
+        if (row is null)
+        {
+            row = new ClientTier { ClientId = clientId, Tier = tier };
+            context.ClientTiers.Add(row);
+        }
+
+        row.Tier = tier;
+        row.RequestsPerMinute = tier == AccountTiers.Enterprise ? requestsPerMinute : null;
+        await context.SaveChangesAsync(cancellationToken);
+        payers.ForgetClient(clientId);
+        await audit.WriteAsync(actor, "client.tier_changed", clientId, null, new { tier, requestsPerMinute }, cancellationToken);
+        return row;
     }
 }

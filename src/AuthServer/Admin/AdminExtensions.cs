@@ -1,6 +1,8 @@
 using AuthServer.Accounts;
 using AuthServer.ApiKeys;
+using System.Globalization;
 using AuthServer.PlatformApi;
+using AuthServer.Usage;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
@@ -49,6 +51,8 @@ internal static class AdminExtensions
         admin.MapScopesAdmin();
         admin.MapGet("/audit", ListAuditAsync);
         admin.MapPut("/accounts/{accountId}/tier", SetTierAsync);
+        admin.MapPut("/clients/{clientId}/tier", SetClientTierAsync);
+        admin.MapGet("/usage", GetUsageAsync);
 
         return endpoints;
     }
@@ -100,6 +104,67 @@ internal static class AdminExtensions
         return TypedResults.Ok(new AuditPage(events, skip, take));
     }
 
+    /// <summary>Sets the tier of a client registered by an admin (same body as an account's tier).</summary>
+    private static async Task<Results<Ok<ClientTierResponse>, BadRequest<AdminError>, NotFound<AdminError>, Conflict<AdminError>>> SetClientTierAsync(
+        string clientId, TierRequest request, AccountTierService tiers, HttpContext context, CancellationToken cancellationToken)
+    {
+        if (AccountTierService.Validate(request.Tier, request.RequestsPerMinute) is { } error)
+        {
+            return TypedResults.BadRequest(new AdminError("invalid_request", error));
+        }
+
+        try
+        {
+            var tier = await tiers.SetClientAsync(clientId, request.Tier!, request.RequestsPerMinute, Actor(context), cancellationToken);
+            return tier is null
+                ? TypedResults.NotFound(new AdminError("not_found", "No client has this client_id."))
+                : TypedResults.Ok(new ClientTierResponse(tier.ClientId, tier.Tier, tier.RequestsPerMinute));
+        }
+        catch (InvalidOperationException exception)
+        {
+            return TypedResults.Conflict(new AdminError("billed_to_owner", exception.Message));
+        }
+    }
+
+    /// <summary>
+    /// Usage as JSON: <c>?account=&amp;from=&amp;to=&amp;granularity=</c>. <c>from</c> and <c>to</c> are ISO 8601 times
+    /// (default: the last 24 hours, at most 31 days apart); <c>granularity</c> is <c>minute</c>, <c>hour</c> (default)
+    /// or <c>day</c>; without <c>account</c>, all accounts together.
+    /// </summary>
+    private static async Task<Results<Ok<UsageReport>, BadRequest<AdminError>>> GetUsageAsync(
+        string? account, string? from, string? to, string? granularity, UsageQueries usage, TimeProvider clock,
+        CancellationToken cancellationToken)
+    {
+        static bool TryParse(string? text, DateTimeOffset fallback, out DateTimeOffset value)
+        {
+            value = fallback;
+            return string.IsNullOrEmpty(text)
+                || DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out value);
+        }
+
+        var now = clock.GetUtcNow();
+        if (!TryParse(to, now, out var end) || !TryParse(from, end.AddDays(-1), out var start))
+        {
+            return TypedResults.BadRequest(new AdminError("invalid_request", "'from' and 'to' must be ISO 8601 times, such as 2026-11-28T00:00:00Z."));
+        }
+
+        if (start >= end || end - start > TimeSpan.FromDays(31))
+        {
+            return TypedResults.BadRequest(new AdminError("invalid_request", "'from' must be before 'to', and at most 31 days before it."));
+        }
+
+        granularity ??= "hour";
+        if (!UsageQueries.Granularities.ContainsKey(granularity)
+            || (granularity == "minute" && end - start > TimeSpan.FromDays(1)))
+        {
+            return TypedResults.BadRequest(new AdminError(
+                "invalid_request", "'granularity' is minute (for at most a day), hour or day."));
+        }
+
+        return TypedResults.Ok(await usage.ReportAsync(
+            string.IsNullOrEmpty(account) ? null : account, start.ToUniversalTime(), end.ToUniversalTime(), granularity, cancellationToken));
+    }
+
     /// <summary>Who is acting: the signed-in admin's user id, or the client id of an admin client.</summary>
     public static string Actor(HttpContext context) =>
         context.User.GetClaim(Claims.Subject)
@@ -129,6 +194,11 @@ internal sealed record TierRequest(
 
 internal sealed record TierResponse(
     [property: System.Text.Json.Serialization.JsonPropertyName("account_id")] string AccountId,
+    [property: System.Text.Json.Serialization.JsonPropertyName("tier")] string Tier,
+    [property: System.Text.Json.Serialization.JsonPropertyName("requests_per_minute")] int? RequestsPerMinute);
+
+internal sealed record ClientTierResponse(
+    [property: System.Text.Json.Serialization.JsonPropertyName("client_id")] string ClientId,
     [property: System.Text.Json.Serialization.JsonPropertyName("tier")] string Tier,
     [property: System.Text.Json.Serialization.JsonPropertyName("requests_per_minute")] int? RequestsPerMinute);
 

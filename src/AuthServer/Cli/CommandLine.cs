@@ -217,7 +217,39 @@ internal static class CommandLine
             return 0;
         });
 
-        return new Command("clients", "Manage OAuth clients.") { create };
+        var tierClient = new Option<string>("--client-id") { Description = "The client_id of a client an admin registered.", Required = true };
+        var tier = new Option<string>("--tier") { Description = "free, pro or enterprise.", Required = true };
+        var perMinute = new Option<int?>("--requests-per-minute") { Description = "The enterprise limit." };
+        var setTier = new Command("set-tier", "Set the rate-limit tier of a client registered by an admin.") { tierClient, tier, perMinute };
+        setTier.SetAction(async (parsed, cancellationToken) =>
+        {
+            if (AccountTierService.Validate(parsed.GetValue(tier), parsed.GetValue(perMinute)) is { } error)
+            {
+                throw new CommandLineException(error);
+            }
+
+            await using var scope = services.CreateAsyncScope();
+            ClientTier? updated;
+            try
+            {
+                updated = await scope.ServiceProvider.GetRequiredService<AccountTierService>()
+                    .SetClientAsync(parsed.GetValue(tierClient)!, parsed.GetValue(tier)!, parsed.GetValue(perMinute), "cli", cancellationToken);
+            }
+            catch (InvalidOperationException exception)
+            {
+                throw new CommandLineException(exception.Message);
+            }
+
+            if (updated is null)
+            {
+                throw new CommandLineException($"No client with the client_id '{parsed.GetValue(tierClient)}'.");
+            }
+
+            Console.WriteLine(JsonSerializer.Serialize(new TierChanged(updated.ClientId, updated.Tier, updated.RequestsPerMinute), Json));
+            return 0;
+        });
+
+        return new Command("clients", "Manage OAuth clients.") { create, setTier };
     }
 
     private static void Check(IdentityResult result)

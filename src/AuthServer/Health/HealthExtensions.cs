@@ -7,7 +7,7 @@ namespace AuthServer.Health;
 /// <summary><c>/healthz</c> says the process is alive; <c>/readyz</c> says it can reach its database.</summary>
 internal static class HealthExtensions
 {
-    private const string ReadyTag = "ready";
+    public const string ReadyTag = "ready";
 
     public static IServiceCollection AddHealth(this IServiceCollection services)
     {

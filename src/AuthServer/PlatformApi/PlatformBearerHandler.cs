@@ -30,6 +30,9 @@ internal sealed class PlatformBearerHandler(
     /// <summary>The claim naming how the caller authenticated: <c>api_key</c> or <c>access_token</c>.</summary>
     public const string CredentialTypeClaim = "credential_type";
 
+    /// <summary>The <see cref="ApiKeyRecord"/> of a key refused as expired or revoked, for the activity monitor.</summary>
+    public const string RefusedKeyItem = "platform.auth.refused_key";
+
     private const string FailureItem = "platform.auth.failure";
     private const string UnavailableItem = "platform.auth.unavailable";
     private const string BearerPrefix = "Bearer ";
@@ -72,8 +75,10 @@ internal sealed class PlatformBearerHandler(
             case ApiKeyCheck.Unknown:
                 return Fail("The API key is not valid.");
             case ApiKeyCheck.Expired:
+                Context.Items[RefusedKeyItem] = key;
                 return Fail("The API key has expired; create a new one.");
             case ApiKeyCheck.Revoked:
+                Context.Items[RefusedKeyItem] = key;
                 return Fail("The API key has been revoked.");
             default:
                 Context.Items[UnavailableItem] = true;

@@ -11,6 +11,7 @@ internal static class PlatformErrors
     public const string InvalidToken = "invalid_token";
     public const string InsufficientScope = "insufficient_scope";
     public const string ServiceUnavailable = "service_unavailable";
+    public const string RateLimitExceeded = "rate_limit_exceeded";
 
     public static Task WriteAsync(
         HttpContext context, int status, string type, string message, IReadOnlyList<string>? scopes = null)

@@ -1,0 +1,131 @@
+using System.Security.Claims;
+using AuthServer.Data;
+using AuthServer.PlatformApi;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Options;
+using OpenIddict.Abstractions;
+using static OpenIddict.Abstractions.OpenIddictConstants;
+
+namespace AuthServer.RateLimiting;
+
+/// <summary>
+/// Who pays for a <c>/v1</c> call, and its limit.
+/// </summary>
+/// <param name="LimitKey">The counter the call is charged to: <c>account:&lt;id&gt;</c> or <c>client:&lt;client_id&gt;</c>.</param>
+/// <param name="AccountId">The paying account; empty for a client registered by an admin.</param>
+/// <param name="Credential">What the call used, for usage: <c>key:&lt;id&gt;</c> or <c>client:&lt;client_id&gt;</c>.</param>
+/// <param name="Tier">The payer's tier.</param>
+/// <param name="Limit">Requests per minute.</param>
+internal sealed record Payer(string LimitKey, string AccountId, string Credential, string Tier, int Limit);
+
+/// <summary>
+/// Resolves the paying account of a call: an API key's owner; for an access token, the developer who registered
+/// the client, or the client itself when an admin registered it (it carries its own tier). Tiers and ownership are
+/// cached for <see cref="RateLimitOptions.PayerCacheDuration"/>, so the hot path does no database work, and a
+/// tier change made on this node is applied at once (<see cref="ForgetAccount"/>).
+/// </summary>
+internal sealed class PayerResolver(IServiceScopeFactory scopes, IOptions<RateLimitOptions> options) : IDisposable
+{
+    private readonly MemoryCache _cache = new(new MemoryCacheOptions { SizeLimit = 100_000 });
+
+    private sealed record AccountLimit(string Tier, int Limit);
+
+    private sealed record ClientBilling(string? OwnerId, AccountLimit? Own);
+
+    /// <summary>The payer, or <see langword="null"/> when the credential names no account or client that exists.</summary>
+    public async ValueTask<Payer?> ResolveAsync(ClaimsPrincipal principal, CancellationToken cancellationToken)
+    {
+        if (principal.GetClaim(PlatformBearerHandler.ApiKeyIdClaim) is { } keyId)
+        {
+            var owner = principal.GetClaim(Claims.Subject);
+            var limit = owner is null ? null : await AccountAsync(owner, cancellationToken);
+            return limit is null ? null : new Payer("account:" + owner, owner!, "key:" + keyId, limit.Tier, limit.Limit);
+        }
+
+        var clientId = principal.GetClaim(Claims.ClientId) ?? principal.GetPresenters().FirstOrDefault();
+        if (clientId is null)
+        {
+            return null;
+        }
+
+        var billing = await ClientAsync(clientId, cancellationToken);
+        if (billing.OwnerId is { } ownerId)
+        {
+            var limit = await AccountAsync(ownerId, cancellationToken);
+            return limit is null ? null : new Payer("account:" + ownerId, ownerId, "client:" + clientId, limit.Tier, limit.Limit);
+        }
+
+        var own = billing.Own!;
+        return new Payer("client:" + clientId, "", "client:" + clientId, own.Tier, own.Limit);
+    }
+
+    /// <summary>The tier and limit of an account (cached).</summary>
+    public async ValueTask<(string Tier, int Limit)?> AccountLimitAsync(string accountId, CancellationToken cancellationToken) =>
+        await AccountAsync(accountId, cancellationToken) is { } limit ? (limit.Tier, limit.Limit) : null;
+
+    public void ForgetAccount(string accountId) => _cache.Remove("account:" + accountId);
+
+    public void ForgetClient(string clientId) => _cache.Remove("client:" + clientId);
+
+    private async ValueTask<AccountLimit?> AccountAsync(string accountId, CancellationToken cancellationToken)
+    {
+        var cacheKey = "account:" + accountId;
+        if (_cache.TryGetValue(cacheKey, out AccountLimit? cached))
+        {
+            return cached;
+        }
+
+        await using var scope = scopes.CreateAsyncScope();
+        var context = scope.ServiceProvider.GetRequiredService<AuthDbContext>();
+        var account = await context.Users.AsNoTracking()
+            .Where(user => user.Id == accountId)
+            .Select(user => new { user.Tier, user.RequestsPerMinute })
+            .SingleOrDefaultAsync(cancellationToken);
+        var limit = account is null ? null : new AccountLimit(account.Tier, options.Value.LimitOf(account.Tier, account.RequestsPerMinute));
+        Remember(cacheKey, limit);
+        return limit;
+    }
+
+    private async ValueTask<ClientBilling> ClientAsync(string clientId, CancellationToken cancellationToken)
+    {
+        var cacheKey = "client:" + clientId;
+        if (_cache.TryGetValue(cacheKey, out ClientBilling? cached) && cached is not null)
+        {
+            return cached;
+        }
+
+        await using var scope = scopes.CreateAsyncScope();
+        var context = scope.ServiceProvider.GetRequiredService<AuthDbContext>();
+        var owner = await context.ClientOwners.AsNoTracking()
+            .Where(o => o.ClientId == clientId).Select(o => o.OwnerId).SingleOrDefaultAsync(cancellationToken);
+        ClientBilling billing;
+        if (owner is not null)
+        {
+            billing = new ClientBilling(owner, null);
+        }
+        else
+        {
+            var tier = await context.ClientTiers.AsNoTracking().SingleOrDefaultAsync(t => t.ClientId == clientId, cancellationToken);
+            var name = tier?.Tier ?? AccountTiers.Free;
+            billing = new ClientBilling(null, new AccountLimit(name, options.Value.LimitOf(name, tier?.RequestsPerMinute)));
+        }
+
+        Remember(cacheKey, billing);
+        return billing;
+    }
+
+    private void Remember(string key, object? value)
+    {
+        if (options.Value.PayerCacheDuration > TimeSpan.Zero)
+        {
+            _cache.Set(key, value, new MemoryCacheEntryOptions
+            {
+                AbsoluteExpirationRelativeToNow = options.Value.PayerCacheDuration,
+                Size = 1,
+            });
+        }
+    }
+
+    public void Dispose() => _cache.Dispose();
+}

@@ -1,0 +1,168 @@
+using System.Collections.Concurrent;
+
+namespace AuthServer.RateLimiting;
+
+/// <summary>
+/// The answer of a limiter: whether the request is admitted, and what the <c>X-RateLimit-*</c> and
+/// <c>Retry-After</c> headers say.
+/// </summary>
+/// <param name="Admitted">The request may proceed (for a peek: the limit is not yet reached).</param>
+/// <param name="Limit">Requests allowed in any 60-second window.</param>
+/// <param name="Remaining">Requests still allowed now.</param>
+/// <param name="ResetSeconds">Seconds until the oldest counted request leaves the window (0 when none is counted).</param>
+/// <param name="RetryAfterSeconds">When not admitted: seconds until a request would be.</param>
+internal readonly record struct RateLimitDecision(bool Admitted, int Limit, int Remaining, int ResetSeconds, int RetryAfterSeconds);
+
+/// <summary>Counts requests against a limit in a sliding 60-second window, measured at one-second granularity.</summary>
+internal interface IRateLimitStore
+{
+    /// <summary>
+    /// Counts <paramref name="cost"/> requests under <paramref name="key"/> if that keeps it within
+    /// <paramref name="limit"/>. A cost of 0 only looks: it is admitted while the limit is not reached.
+    /// </summary>
+    ValueTask<RateLimitDecision> AcquireAsync(string key, int limit, int cost, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// One key's counts: a ring of 60 one-second buckets. A bucket belongs to the window when its second is one of the
+/// last 60, so no request older than the window is ever counted and none in it is forgotten.
+/// </summary>
+internal sealed class SlidingWindow
+{
+    public const int Seconds = 60;
+
+    private readonly long[] _stamps = new long[Seconds];
+    private readonly int[] _counts = new int[Seconds];
+
+    /// <summary>The last second anything was counted; a window idle for longer than <see cref="Seconds"/> is empty.</summary>
+    public long LastSecond { get; private set; }
+
+    /// <summary>Set when the store drops the window; a caller holding it takes a fresh one.</summary>
+    public bool Retired { get; set; }
+
+    public RateLimitDecision Acquire(long now, int limit, int cost)
+    {
+        var total = 0;
+        for (var second = now - Seconds + 1; second <= now; second++)
+        {
+            var slot = Slot(second);
+            if (_stamps[slot] == second)
+            {
+                total += _counts[slot];
+            }
+        }
+
+        var admitted = cost > 0 ? total + cost <= limit : total < limit;
+        if (admitted && cost > 0)
+        {
+            var slot = Slot(now);
+            if (_stamps[slot] != now)
+            {
+                _stamps[slot] = now;
+                _counts[slot] = 0;
+            }
+
+            _counts[slot] += cost;
+            total += cost;
+            LastSecond = now;
+        }
+
+        // Walk the buckets oldest first: the first one is when Remaining next grows (the reset); when rejected, the
+        // retry is the first second by which enough buckets have left for this request to fit.
+        int reset = 0, retryAfter = 0, left = total, needed = Math.Max(cost, 1);
+        for (var second = now - Seconds + 1; second <= now; second++)
+        {
+            var slot = Slot(second);
+            if (_stamps[slot] != second || _counts[slot] == 0)
+            {
+                continue;
+            }
+
+            if (reset == 0)
+            {
+                reset = (int)(second + Seconds - now);
+            }
+
+            left -= _counts[slot];
+            if (!admitted && left + needed <= limit)
+            {
+                retryAfter = (int)(second + Seconds - now);
+                break;
+            }
+
+            if (admitted)
+            {
+                break;
+            }
+        }
+
+        if (!admitted && retryAfter == 0)
+        {
+            retryAfter = Seconds;
+        }
+
+        return new RateLimitDecision(admitted, limit, Math.Max(0, limit - total), reset, retryAfter);
+    }
+
+    private static int Slot(long second) => (int)(((second % Seconds) + Seconds) % Seconds);
+}
+
+/// <summary>
+/// Counters in this process: exact for one node. Windows idle for a whole minute are dropped, so memory follows the
+/// number of active callers, not the number ever seen.
+/// </summary>
+internal sealed class LocalRateLimitStore(TimeProvider clock) : IRateLimitStore
+{
+    private readonly ConcurrentDictionary<string, SlidingWindow> _windows = new(StringComparer.Ordinal);
+    private long _lastSweep;
+
+    public int Count => _windows.Count;
+
+    public ValueTask<RateLimitDecision> AcquireAsync(string key, int limit, int cost, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(Acquire(key, limit, cost));
+
+    public RateLimitDecision Acquire(string key, int limit, int cost)
+    {
+        var now = clock.GetUtcNow().ToUnixTimeSeconds();
+        SweepIfDue(now);
+
+        if (cost == 0 && !_windows.ContainsKey(key))
+        {
+            // A look at a key never counted creates nothing (a flood of new addresses costs no memory).
+            return new RateLimitDecision(true, limit, limit, 0, 0);
+        }
+
+        while (true)
+        {
+            var window = _windows.GetOrAdd(key, static _ => new SlidingWindow());
+            lock (window)
+            {
+                if (!window.Retired)
+                {
+                    return window.Acquire(now, limit, cost);
+                }
+            }
+        }
+    }
+
+    private void SweepIfDue(long now)
+    {
+        var last = Interlocked.Read(ref _lastSweep);
+        if (now - last < SlidingWindow.Seconds || Interlocked.CompareExchange(ref _lastSweep, now, last) != last)
+        {
+            return;
+        }
+
+        foreach (var (key, window) in _windows)
+        {
+            lock (window)
+            {
+                if (now - window.LastSecond >= SlidingWindow.Seconds)
+                {
+                    window.Retired = true;
+                    _windows.TryRemove(new KeyValuePair<string, SlidingWindow>(key, window));
+                }
+            }
+        }
+    }
+}

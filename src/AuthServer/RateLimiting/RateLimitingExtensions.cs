@@ -1,0 +1,113 @@
+using System.Globalization;
+using AuthServer.Health;
+using AuthServer.OAuth;
+using AuthServer.Usage;
+using Microsoft.Extensions.Options;
+
+namespace AuthServer.RateLimiting;
+
+/// <summary>Limits by tier on <c>/v1</c>, per-IP limits on failures elsewhere, and usage metering.</summary>
+internal static class RateLimitingExtensions
+{
+    public static IServiceCollection AddRateLimits(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<RateLimitOptions>()
+            .BindConfiguration(RateLimitOptions.SectionName)
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<RateLimitOptions>>(new DescribedValidation<RateLimitOptions>(RateLimitOptions.Validate));
+        services.AddOptions<UsageOptions>()
+            .BindConfiguration(UsageOptions.SectionName)
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<UsageOptions>>(new DescribedValidation<UsageOptions>(UsageOptions.Validate));
+
+        services.AddSingleton<LocalRateLimitStore>();
+        var health = services.AddHealthChecks();
+        if (string.IsNullOrWhiteSpace(configuration[$"{RateLimitOptions.SectionName}:Redis"]))
+        {
+            services.AddSingleton<IRateLimitStore>(provider => provider.GetRequiredService<LocalRateLimitStore>());
+        }
+        else
+        {
+            services.AddSingleton<RedisRateLimitStore>();
+            services.AddSingleton<IRateLimitStore>(provider => provider.GetRequiredService<RedisRateLimitStore>());
+            health.AddCheck<RedisRateLimitStore>("rate_limits_redis", tags: [HealthExtensions.ReadyTag]);
+        }
+
+        services.AddSingleton<PayerResolver>();
+        services.AddSingleton<FailureLimits>();
+        services.AddSingleton<UsageMeter>();
+        services.AddHostedService(provider => provider.GetRequiredService<UsageMeter>());
+        services.AddSingleton<SuspiciousActivity>();
+        services.AddScoped<UsageQueries>();
+        return services;
+    }
+
+    /// <summary>
+    /// Goes after authentication: <c>/v1</c> calls pass the tier limiter; <c>/oauth/token</c> is refused to an IP
+    /// that failed too often.
+    /// </summary>
+    public static IApplicationBuilder UseRateLimits(this IApplicationBuilder app)
+    {
+        app.UseWhen(
+            context => context.Request.Path.StartsWithSegments("/v1", StringComparison.OrdinalIgnoreCase),
+            branch => branch.UseMiddleware<PlatformRateLimiting>());
+        app.UseWhen(
+            context => HttpMethods.IsPost(context.Request.Method)
+                && context.Request.Path.Equals("/oauth/token", StringComparison.OrdinalIgnoreCase),
+            branch => branch.Use(async (context, next) =>
+            {
+                var guard = context.RequestServices.GetRequiredService<FailureLimits>();
+                var gate = await guard.CheckAsync(FailureLimits.Token, context, context.RequestAborted);
+                if (!gate.Admitted)
+                {
+                    context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+                    context.Response.Headers.RetryAfter = gate.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+                    context.Response.Headers.CacheControl = "no-store";
+                    await context.Response.WriteAsJsonAsync(new OAuthError(
+                        "rate_limit_exceeded", "Too many failed token requests from this address; retry later."));
+                    return;
+                }
+
+                await next(context);
+                if (context.Response.StatusCode is StatusCodes.Status400BadRequest or StatusCodes.Status401Unauthorized)
+                {
+                    await guard.RecordAsync(FailureLimits.Token, context, context.RequestAborted);
+                }
+            }));
+        return app;
+    }
+
+    private sealed class DescribedValidation<T>(Func<T, string?> validate) : IValidateOptions<T>
+        where T : class
+    {
+        public ValidateOptionsResult Validate(string? name, T options) =>
+            validate(options) is { } error ? ValidateOptionsResult.Fail(error) : ValidateOptionsResult.Success;
+    }
+}
+
+/// <summary>
+/// Per-client-IP limits on failures, against brute force: failed sign-ins, failed token requests, failed API-key or
+/// token authentications on <c>/v1</c>. Only failures
+/// count, so a busy legitimate caller behind one address is never held back.
+/// </summary>
+internal sealed class FailureLimits(IRateLimitStore store, IOptions<RateLimitOptions> options)
+{
+    public const string SignIn = "signin";
+    public const string Token = "token";
+    public const string ApiKey = "key";
+
+    public ValueTask<RateLimitDecision> CheckAsync(string kind, HttpContext context, CancellationToken cancellationToken) =>
+        store.AcquireAsync(Key(kind, context), Limit(kind), 0, cancellationToken);
+
+    public ValueTask<RateLimitDecision> RecordAsync(string kind, HttpContext context, CancellationToken cancellationToken) =>
+        store.AcquireAsync(Key(kind, context), Limit(kind), 1, cancellationToken);
+
+    private int Limit(string kind) => kind switch
+    {
+        SignIn => options.Value.SignInFailuresPerMinute,
+        Token => options.Value.TokenFailuresPerMinute,
+        _ => options.Value.KeyFailuresPerMinute,
+    };
+
+    private static string Key(string kind, HttpContext context) => kind + "fail:" + PlatformRateLimiting.ClientIp(context);
+}
