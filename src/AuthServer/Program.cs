@@ -55,9 +55,10 @@ try
     app.UseStaticFiles();
     app.UseRouting();
     app.UseOAuthRequestLimits();
+    app.UseTokenFailureLimits();
     app.UseApiKeyIntrospection();
     app.UseAuthentication();
-    app.UseRateLimits();
+    app.UsePlatformRateLimits();
     app.UseAuthorization();
 
     app.MapAccountPages();

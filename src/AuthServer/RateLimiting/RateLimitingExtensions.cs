@@ -43,14 +43,10 @@ internal static class RateLimitingExtensions
     }
 
     /// <summary>
-    /// Goes after authentication: <c>/v1</c> calls pass the tier limiter; <c>/oauth/token</c> is refused to an IP
-    /// that failed too often.
+    /// Refuses <c>/oauth/token</c> to a client IP that failed too often. Goes before authentication: OpenIddict
+    /// answers token requests inside the authentication middleware.
     /// </summary>
-    public static IApplicationBuilder UseRateLimits(this IApplicationBuilder app)
-    {
-        app.UseWhen(
-            context => context.Request.Path.StartsWithSegments("/v1", StringComparison.OrdinalIgnoreCase),
-            branch => branch.UseMiddleware<PlatformRateLimiting>());
+    public static IApplicationBuilder UseTokenFailureLimits(this IApplicationBuilder app) =>
         app.UseWhen(
             context => HttpMethods.IsPost(context.Request.Method)
                 && context.Request.Path.Equals("/oauth/token", StringComparison.OrdinalIgnoreCase),
@@ -74,8 +70,12 @@ internal static class RateLimitingExtensions
                     await guard.RecordAsync(FailureLimits.Token, context, context.RequestAborted);
                 }
             }));
-        return app;
-    }
+
+    /// <summary>Goes after authentication: <c>/v1</c> calls pass the tier limiter and are metered.</summary>
+    public static IApplicationBuilder UsePlatformRateLimits(this IApplicationBuilder app) =>
+        app.UseWhen(
+            context => context.Request.Path.StartsWithSegments("/v1", StringComparison.OrdinalIgnoreCase),
+            branch => branch.UseMiddleware<PlatformRateLimiting>());
 
     private sealed class DescribedValidation<T>(Func<T, string?> validate) : IValidateOptions<T>
         where T : class
