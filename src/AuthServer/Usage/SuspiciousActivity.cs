@@ -36,7 +36,8 @@ internal sealed class SuspiciousActivity(UsageMeter meter, IOptions<UsageOptions
 
         if (Counts(_failures.Acquire("ip:" + ip, int.MaxValue, 1)) >= burst)
         {
-            Raise(FailureBurst, "ip:" + ip, keyId, ownerId, ip, new { ip, failures_per_minute = burst, last_status = status });
+            // An address failing against many keys is not one owner's business: it goes to the admins' audit log.
+            Raise(FailureBurst, "ip:" + ip, null, null, ip, new { ip, failures_per_minute = burst, last_status = status });
         }
     }
 

@@ -21,6 +21,8 @@ public sealed class RateLimitedServer() : AuthServerFactory(TestDatabase.NewSqli
         ["RateLimits:TokenFailuresPerMinute"] = "100000",
         ["RateLimits:SignInFailuresPerMinute"] = "100000",
         ["Usage:FlushInterval"] = "00:05:00",
+        ["Usage:FailureBurst"] = "5",
+        ["Usage:DistinctIps"] = "3",
     };
 }
 
