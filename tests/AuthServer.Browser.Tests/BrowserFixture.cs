@@ -30,7 +30,7 @@ public sealed class BrowserFixture : IAsyncLifetime
         if (!File.Exists(ChromiumPath))
         {
             SkipReason = $"No Chromium at {ChromiumPath} (install the Debian package 'chromium').";
-            if (Required("chromium"))
+            if (Requirements.Required("chromium"))
             {
                 throw new InvalidOperationException($"AUTHSERVER_REQUIRE names chromium, but: {SkipReason}");
             }
@@ -55,12 +55,6 @@ public sealed class BrowserFixture : IAsyncLifetime
             ],
         });
     }
-
-    /// <summary>CI sets <c>AUTHSERVER_REQUIRE=chromium,…</c> so that a missing browser fails the run instead of skipping.</summary>
-    public static bool Required(string what) =>
-        (Environment.GetEnvironmentVariable("AUTHSERVER_REQUIRE") ?? "")
-            .Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
-            .Contains(what, StringComparer.OrdinalIgnoreCase);
 
     public async ValueTask DisposeAsync()
     {

@@ -1,0 +1,163 @@
+using System.Net;
+using System.Net.Http.Headers;
+using AuthServer.ApiKeys;
+using AuthServer.Data;
+using AuthServer.Tests.Infrastructure;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace AuthServer.Tests.RateLimiting;
+
+/// <summary>Two server nodes on loopback ports, one database and one Redis: the nodes of a small deployment.</summary>
+public sealed class TwoNodes : IAsyncLifetime
+{
+    public RedisServer Redis { get; } = new();
+
+    public ConfiguredAuthServerFactory? A { get; private set; }
+
+    public ConfiguredAuthServerFactory? B { get; private set; }
+
+    public HttpClient? ApiA { get; private set; }
+
+    public HttpClient? ApiB { get; private set; }
+
+    public async ValueTask InitializeAsync()
+    {
+        await Redis.InitializeAsync();
+        if (Redis.SkipReason is not null)
+        {
+            return;
+        }
+
+        var path = TestDatabase.NewSqlitePath();
+        var settings = new Dictionary<string, string?>(RateLimitedServer.Settings) { ["RateLimits:Redis"] = Redis.ConnectionString };
+        (A, ApiA) = Start(path, settings);
+        (B, ApiB) = Start(path, settings);
+    }
+
+    private static (ConfiguredAuthServerFactory, HttpClient) Start(string path, Dictionary<string, string?> settings)
+    {
+        var node = new ConfiguredAuthServerFactory(path, settings);
+        node.UseKestrel(options => options.Listen(IPAddress.Loopback, 0));
+        node.StartServer();
+        var address = node.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return (node, new HttpClient { BaseAddress = new Uri(address) });
+    }
+
+    /// <summary>A new account with a key, made through node A's services.</summary>
+    public async Task<string> NewKeyAsync()
+    {
+        await using var scope = A!.Services.CreateAsyncScope();
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<ApplicationUser>>();
+        var user = new ApplicationUser { UserName = OAuthFlow.NewEmail(), Email = OAuthFlow.NewEmail() };
+        Assert.True((await users.CreateAsync(user, OAuthFlow.Password)).Succeeded);
+        var key = await scope.ServiceProvider.GetRequiredService<ApiKeyService>()
+            .CreateAsync(user.Id, "multi-node", ["read"], null, user.Id, CancellationToken.None);
+        return key.Secret;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        ApiA?.Dispose();
+        ApiB?.Dispose();
+        if (A is not null)
+        {
+            await A.DisposeAsync();
+        }
+
+        if (B is not null)
+        {
+            await B.DisposeAsync();
+        }
+
+        await Redis.DisposeAsync();
+    }
+}
+
+/// <summary>With <c>RateLimits:Redis</c> set, N nodes enforce one limit together, and survive Redis going away.</summary>
+public sealed class MultiNodeTests(TwoNodes nodes) : IClassFixture<TwoNodes>
+{
+    [Fact]
+    public async Task Limit_HoldsAcrossTwoNodes()
+    {
+        Assert.SkipUnless(nodes.Redis.SkipReason is null, nodes.Redis.SkipReason ?? "");
+        var key = await nodes.NewKeyAsync();
+
+        var responses = new List<HttpResponseMessage>();
+        for (var i = 0; i < RateLimitedServer.Free + 4; i++)
+        {
+            responses.Add(await CallAsync(i % 2 == 0 ? nodes.ApiA! : nodes.ApiB!, key));
+        }
+
+        Assert.Equal(RateLimitedServer.Free, responses.Count(r => r.StatusCode == HttpStatusCode.OK));
+        Assert.All(responses.Skip(RateLimitedServer.Free), r => Assert.Equal(HttpStatusCode.TooManyRequests, r.StatusCode));
+        Assert.Equal(RateLimitedServer.Free - 2, Calls.IntHeader(responses[1], "X-RateLimit-Remaining"));
+    }
+
+    [Fact]
+    public async Task RedisDown_NodesServeOnTheirOwnLimits_ReportDegraded_AndShareAgainWhenItIsBack()
+    {
+        Assert.SkipUnless(nodes.Redis.SkipReason is null, nodes.Redis.SkipReason ?? "");
+        var key = await nodes.NewKeyAsync();
+        Assert.Equal(HttpStatusCode.OK, (await CallAsync(nodes.ApiA!, key)).StatusCode);
+
+        await nodes.Redis.StopAsync();
+        try
+        {
+            // Each node now counts for itself: the API keeps answering, never 5xx.
+            foreach (var api in new[] { nodes.ApiA!, nodes.ApiB! })
+            {
+                var local = new List<HttpResponseMessage>();
+                for (var i = 0; i < RateLimitedServer.Free + 1; i++)
+                {
+                    local.Add(await CallAsync(api, key));
+                }
+
+                Assert.Equal(RateLimitedServer.Free, local.Count(r => r.StatusCode == HttpStatusCode.OK));
+                Assert.Equal(HttpStatusCode.TooManyRequests, local[^1].StatusCode);
+            }
+
+            var health = await nodes.ApiA!.GetStringAsync("/readyz");
+            Assert.Equal("Degraded", health);
+        }
+        finally
+        {
+            await nodes.Redis.StartAsync();
+        }
+
+        await WaitUntilHealthyAsync(nodes.ApiA!);
+        await WaitUntilHealthyAsync(nodes.ApiB!);
+        var fresh = await nodes.NewKeyAsync();
+        var shared = new List<HttpResponseMessage>();
+        for (var i = 0; i < RateLimitedServer.Free + 2; i++)
+        {
+            shared.Add(await CallAsync(i % 2 == 0 ? nodes.ApiA! : nodes.ApiB!, fresh));
+        }
+
+        Assert.Equal(RateLimitedServer.Free, shared.Count(r => r.StatusCode == HttpStatusCode.OK));
+    }
+
+    private static async Task WaitUntilHealthyAsync(HttpClient api)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (true)
+        {
+            if (await api.GetStringAsync("/readyz") == "Healthy")
+            {
+                return;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, "The node did not return to the shared limit within 20 s of Redis coming back.");
+            await Task.Delay(200);
+        }
+    }
+
+    private static async Task<HttpResponseMessage> CallAsync(HttpClient api, string key)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/models");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        return await api.SendAsync(request);
+    }
+}
