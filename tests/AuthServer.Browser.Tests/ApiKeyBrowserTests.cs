@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 
 namespace AuthServer.Browser.Tests;
@@ -50,6 +51,41 @@ public sealed class ApiKeyBrowserTests(BrowserFixture fixture) : IClassFixture<B
         // The call now fails.
         using var refused = await GetModelsAsync(http, key);
         Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+    }
+
+    [Fact]
+    public async Task Developer_SeesUsageChartWithTierAfterCalls()
+    {
+        Assert.SkipWhen(fixture.SkipReason is not null, fixture.SkipReason ?? "");
+        await using var context = await fixture.Browser!.NewContextAsync(new BrowserNewContextOptions { BaseURL = fixture.BaseAddress.ToString() });
+        var page = await context.NewPageAsync();
+        await page.GotoAsync("/account/register");
+        await page.FillAsync("#Input_Email", $"dev-{Guid.NewGuid():N}@example.com");
+        await page.FillAsync("#Input_Password", "a long enough password");
+        await page.FillAsync("#Input_ConfirmPassword", "a long enough password");
+        await page.ClickAsync("button[type=submit]");
+        await page.WaitForURLAsync(url => new Uri(url).AbsolutePath == "/");
+        await page.ClickAsync("text=API keys");
+        await page.FillAsync("#Name", "chart key");
+        await page.ClickAsync("text=Create new API key");
+        var key = (await page.TextContentAsync("#new-key"))!.Trim();
+
+        using var http = new HttpClient { BaseAddress = fixture.BaseAddress };
+        for (var i = 0; i < 3; i++)
+        {
+            using var response = await GetModelsAsync(http, key);
+            Assert.Equal("100", response.Headers.GetValues("X-RateLimit-Limit").Single());
+        }
+
+        await fixture.Server.Services.GetRequiredService<AuthServer.Usage.UsageMeter>().FlushAsync(CancellationToken.None);
+        await page.ClickAsync("nav >> text=Usage");
+
+        Assert.True(await page.IsVisibleAsync("#usage-chart"));
+        Assert.Contains("free", await page.TextContentAsync("#tier") ?? "", StringComparison.Ordinal);
+        var titles = await page.Locator("#usage-chart g.bar title").AllTextContentsAsync();
+        Assert.Contains(titles, title => title.Contains("3 requests (3 ok", StringComparison.Ordinal));
+        Assert.Contains("chart key", await page.TextContentAsync("#by-credential") ?? "", StringComparison.Ordinal);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Path.GetTempPath(), "authserver-usage.png"), FullPage = true });
     }
 
     private static async Task<HttpResponseMessage> GetModelsAsync(HttpClient http, string key)
