@@ -1,0 +1,60 @@
+using System.Diagnostics;
+using Microsoft.AspNetCore.Identity;
+
+namespace AuthServer.Bench;
+
+/// <summary>The floors the scenarios are compared with.</summary>
+internal static class Calibration
+{
+    /// <summary>
+    /// <c>bare &lt;port&gt; &lt;body file&gt;</c>: a bare ASP.NET Core endpoint answering <c>GET /v1/models</c> with the
+    /// same JSON as the platform API, with no authentication, limiting or metering: the floor for <c>/v1</c>.
+    /// </summary>
+    public static async Task<int> ServeBareAsync(string[] args)
+    {
+        var body = await File.ReadAllBytesAsync(args[1]);
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = ["--urls", $"http://127.0.0.1:{args[0]}"] });
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        var app = builder.Build();
+        app.MapGet("/v1/models", async context =>
+        {
+            context.Response.ContentType = "application/json; charset=utf-8";
+            await context.Response.Body.WriteAsync(body);
+        });
+        app.MapGet("/healthz", () => "Healthy");
+        await app.RunAsync();
+        return 0;
+    }
+
+    /// <summary>
+    /// Password checks per second with ASP.NET Core Identity's hasher in its default (and the server's) settings,
+    /// on every core at once: the floor for sign-in, where each sign-in pays one check.
+    /// </summary>
+    public static RunResult PasswordHashRate(TimeSpan duration)
+    {
+        var hasher = new PasswordHasher<object>();
+        var user = new object();
+        var hash = hasher.HashPassword(user, "a long enough password");
+        var stopwatch = Stopwatch.StartNew();
+        var latencies = new List<double>[Environment.ProcessorCount];
+        Parallel.For(0, Environment.ProcessorCount, worker =>
+        {
+            var mine = latencies[worker] = [];
+            while (stopwatch.Elapsed < duration)
+            {
+                var started = Stopwatch.GetTimestamp();
+                if (hasher.VerifyHashedPassword(user, hash, "a long enough password") == PasswordVerificationResult.Failed)
+                {
+                    throw new InvalidOperationException("The calibration hash did not verify.");
+                }
+
+                mine.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            }
+        });
+        var all = latencies.SelectMany(list => list).Order().ToList();
+        return new RunResult(all.Count, stopwatch.Elapsed.TotalSeconds, 0, Percentile(all, 0.5), Percentile(all, 0.99));
+    }
+
+    public static double Percentile(List<double> sorted, double p) =>
+        sorted.Count == 0 ? 0 : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
+}

@@ -1,0 +1,287 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text.Json;
+
+namespace AuthServer.Bench;
+
+/// <summary>One row of the results: a scenario on one server, the median of the runs.</summary>
+internal sealed record Measurement(string Scenario, string Server, RunResult Median, IReadOnlyList<RunResult> Runs, string Unit = "req/s");
+
+/// <summary>
+/// Starts AuthServer (Release, Production settings behind a TLS-terminating proxy, on loopback), the bare endpoint and
+/// oidc-provider; seeds what each scenario needs; drives every scenario (warm-up, then the runs); writes the table.
+/// </summary>
+internal sealed class Harness(BenchSettings settings) : IDisposable
+{
+    private const string BenchPassword = "bench password 1234";
+    private static readonly string[] Proxy = ["X-Forwarded-Proto: https"];
+
+    private readonly List<Measurement> _results = [];
+    private readonly HttpClient _http = new(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false, MaxConnectionsPerServer = 256 });
+
+    public async Task<int> RunAsync()
+    {
+        Directory.CreateDirectory(settings.OutDirectory);
+        var stamp = DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
+        var port = ServerProcess.FreePort();
+        var environment = ServerEnvironment(stamp, port);
+        if (settings.SqlServer is not null)
+        {
+            await Command.RunAsync("dotnet", [settings.ServerDll, "migrate"], environment);
+        }
+
+        Log($"AuthServer: Release build, Production settings, {(settings.SqlServer is null ? "SQLite" : "SQL Server")}, http://127.0.0.1:{port}");
+        await using (var ours = await ServerProcess.StartAsync("dotnet", [settings.ServerDll, "--urls", $"http://127.0.0.1:{port}"], environment, port, "/healthz"))
+        {
+            _http.BaseAddress = ours.Address;
+            await MeasureOursAsync(ours, environment);
+        }
+
+        await MeasureBareAsync();
+        await MeasurePeerAsync();
+        if (settings.Includes("password-hash"))
+        {
+            Log("calibration: password hash");
+            var hash = Calibration.PasswordHashRate(TimeSpan.FromSeconds(settings.Duration));
+            _results.Add(new Measurement("password hash (floor for sign-in)", "calibration", hash, [hash], "hashes/s"));
+        }
+
+        var report = Report.Write(settings, _results);
+        Console.WriteLine();
+        Console.WriteLine(report);
+        return 0;
+    }
+
+    private Dictionary<string, string> ServerEnvironment(string stamp, int port) => new()
+    {
+        ["ASPNETCORE_ENVIRONMENT"] = "Production",
+        ["Database__Provider"] = settings.SqlServer is null ? "Sqlite" : "SqlServer",
+        ["Database__ConnectionString"] = settings.SqlServer ?? $"Data Source={Path.Combine(settings.OutDirectory, $"bench-{stamp}.db")}",
+        ["OAuth__Issuer"] = $"https://127.0.0.1:{port}/",
+        ["Transport__UseForwardedHeaders"] = "true",
+        ["Transport__KnownProxies__0"] = "127.0.0.1",
+        // All load comes from one address: the per-address failure limits would otherwise stop a run that goes wrong
+        // half-way with 429s instead of showing its errors.
+        ["RateLimits__TokenFailuresPerMinute"] = "1000000",
+        ["RateLimits__KeyFailuresPerMinute"] = "1000000",
+        ["RateLimits__SignInFailuresPerMinute"] = "1000000",
+    };
+
+    private async Task MeasureOursAsync(ServerProcess ours, Dictionary<string, string> environment)
+    {
+        // Seeding: clients through the CLI (as an operator would), people and keys through the pages.
+        var cli = settings.ServerDll;
+        var service = await ClientAsync(cli, environment, "bench-service", ["--grant", "client_credentials", "--scope", "read"]);
+        var resourceServer = await ClientAsync(cli, environment, "bench-resource-server", ["--grant", "client_credentials", "--scope", "read"]);
+        var app = await ClientAsync(cli, environment, "bench-web", ["--redirect-uri", Flows.RedirectUri, "--scope", "openid", "--scope", "profile", "--scope", "read", "--scope", "offline_access"]);
+        foreach (var client in new[] { service, app })
+        {
+            await Command.RunAsync("dotnet", [cli, "clients", "set-tier", "--client-id", client.Id, "--tier", "enterprise", "--requests-per-minute", "1000000"], environment);
+        }
+
+        var email = $"bench-{Guid.NewGuid():N}@example.com";
+        await Command.RunAsync("dotnet", [cli, "users", "create", "--email", email, "--password", BenchPassword], environment);
+        await Command.RunAsync("dotnet", [cli, "users", "set-tier", "--email", email, "--tier", "enterprise", "--requests-per-minute", "1000000"], environment);
+        var session = new WebSession(_http);
+        await Flows.SignInAsync(session, email, BenchPassword);
+        var apiKey = await Flows.CreateKeyAsync(session);
+        var pkce = Pkce.Create();
+        var userTokens = await Flows.RedeemAsync(_http, app, await Flows.CodeAsync(session, Flows.AuthorizeUrl(app.Id, "openid profile read", pkce)), pkce);
+        var userToken = userTokens.GetProperty("access_token").GetString()!;
+        var serviceToken = (await Flows.TokenAsync(_http, service, [new("grant_type", "client_credentials"), new("scope", "read")]))
+            .GetProperty("access_token").GetString()!;
+        var url = ours.Address;
+
+        await ScenarioAsync("discovery", "AuthServer", _ => Task.FromResult(
+            new WrkLoad(new Uri(url, "/.well-known/openid-configuration"), "get.lua", Proxy)));
+        await ScenarioAsync("client_credentials", "AuthServer", _ => Task.FromResult(
+            TokenLoad(url, service, "grant_type=client_credentials&scope=read")));
+        await ScenarioAsync("authorization_code + PKCE", "AuthServer", async expected =>
+        {
+            var lines = await MintAsync(email, app, expected, refresh: false);
+            return LinesLoad(url, app, lines, "grant_type=authorization_code&%s&redirect_uri=" + Uri.EscapeDataString(Flows.RedirectUri));
+        });
+        await ScenarioAsync("refresh_token", "AuthServer", async expected =>
+        {
+            var lines = await MintAsync(email, app, expected, refresh: true);
+            return LinesLoad(url, app, lines, "grant_type=refresh_token&%s");
+        });
+        await ScenarioAsync("introspection", "AuthServer", _ => Task.FromResult(
+            IntrospectionLoad(new Uri(url, "/oauth/introspect"), resourceServer, serviceToken)));
+        await ScenarioAsync("GET /v1/models (API key)", "AuthServer", _ => Task.FromResult(
+            new WrkLoad(new Uri(url, "/v1/models"), "get.lua", [.. Proxy, $"Authorization: Bearer {apiKey}"])));
+        await ScenarioAsync("GET /v1/user/profile (JWT)", "AuthServer", _ => Task.FromResult(
+            new WrkLoad(new Uri(url, "/v1/user/profile"), "get.lua", [.. Proxy, $"Authorization: Bearer {userToken}"])));
+
+        using (var models = new HttpRequestMessage(HttpMethod.Get, "/v1/models"))
+        {
+            models.Headers.Add("X-Forwarded-Proto", "https");
+            models.Headers.Authorization = new("Bearer", apiKey);
+            using var response = await _http.SendAsync(models);
+            await File.WriteAllBytesAsync(Path.Combine(settings.OutDirectory, "models.json"), await response.Content.ReadAsByteArrayAsync());
+        }
+
+        if (settings.Includes("full sign-in flow"))
+        {
+            Log("full sign-in flow: creating people");
+            var people = new ConcurrentBag<(string, string)>();
+            await Parallel.ForEachAsync(Enumerable.Range(0, settings.FlowConcurrency), async (_, _) =>
+            {
+                var person = $"person-{Guid.NewGuid():N}@example.com";
+                await Flows.SignUpAsync(new WebSession(_http), person, BenchPassword);
+                people.Add((person, BenchPassword));
+            });
+            var everyone = people.ToList();
+            await SignInLoad.RunAsync(_http, app, everyone, settings.FlowConcurrency, TimeSpan.FromSeconds(settings.Warmup));
+            var runs = new List<RunResult>();
+            for (var run = 0; run < settings.Runs; run++)
+            {
+                runs.Add(await SignInLoad.RunAsync(_http, app, everyone, settings.FlowConcurrency, TimeSpan.FromSeconds(settings.Duration)));
+                Log($"  full sign-in flow run {run + 1}: {runs[^1].PerSecond:F1} flows/s, p50 {runs[^1].P50Ms:F1} ms, p99 {runs[^1].P99Ms:F1} ms, errors {runs[^1].Errors}");
+            }
+
+            _results.Add(new Measurement("full sign-in flow", "AuthServer", Median(runs), runs, "flows/s"));
+        }
+    }
+
+    private async Task MeasureBareAsync()
+    {
+        if (!settings.Includes("bare endpoint"))
+        {
+            return;
+        }
+
+        var port = ServerProcess.FreePort();
+        await using var bare = await ServerProcess.StartAsync(
+            "dotnet", [typeof(Harness).Assembly.Location, "bare", port.ToString(CultureInfo.InvariantCulture), Path.Combine(settings.OutDirectory, "models.json")],
+            new Dictionary<string, string> { ["DOTNET_gcServer"] = "1" }, port, "/healthz");
+        await ScenarioAsync("bare endpoint", "calibration", _ => Task.FromResult(
+            new WrkLoad(new Uri(bare.Address, "/v1/models"), "get.lua", Proxy)));
+    }
+
+    private async Task MeasurePeerAsync()
+    {
+        if (!settings.Includes("client_credentials") && !settings.Includes("introspection"))
+        {
+            return;
+        }
+
+        var port = ServerProcess.FreePort();
+        var serviceSecret = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        var resourceSecret = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        Log($"oidc-provider: http://127.0.0.1:{port}");
+        await using var peer = await ServerProcess.StartAsync(
+            "node", [Path.Combine(settings.PeerDirectory, "server.mjs"), port.ToString(CultureInfo.InvariantCulture), serviceSecret, resourceSecret],
+            new Dictionary<string, string> { ["NODE_ENV"] = "production" }, port, "/.well-known/openid-configuration");
+        var service = new Client("bench-service", serviceSecret);
+        await ScenarioAsync("client_credentials", "oidc-provider", _ => Task.FromResult(
+            new WrkLoad(new Uri(peer.Address, "/token"), "post.lua", [$"Authorization: {service.Basic}"],
+                new Dictionary<string, string> { ["BENCH_BODY"] = "grant_type=client_credentials&scope=read" })));
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(peer.Address, "/token"))
+        {
+            Content = new FormUrlEncodedContent([new("grant_type", "client_credentials"), new("scope", "read"), new("resource", "urn:platform-api:opaque")]),
+        };
+        request.Headers.Authorization = service.Basic;
+        using var response = await _http.SendAsync(request);
+        var token = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("access_token").GetString()!;
+        await ScenarioAsync("introspection", "oidc-provider", _ => Task.FromResult(
+            IntrospectionLoad(new Uri(peer.Address, "/token/introspection"), new Client("platform-api", resourceSecret), token)));
+    }
+
+    /// <summary>Warm-up, then the runs; <paramref name="prepare"/> is given the requests a run is expected to make.</summary>
+    private async Task ScenarioAsync(string name, string server, Func<long, Task<WrkLoad>> prepare)
+    {
+        if (!settings.Includes(name))
+        {
+            return;
+        }
+
+        Log($"{name} on {server}");
+        var warmup = await Wrk.RunAsync(settings, await prepare(2_000), settings.Warmup);
+        var expected = (long)Math.Max(1_000, warmup.PerSecond * settings.Duration * 1.5);
+        var runs = new List<RunResult>();
+        for (var run = 0; run < settings.Runs; run++)
+        {
+            runs.Add(await Wrk.RunAsync(settings, await prepare(expected), settings.Duration));
+            Log($"  run {run + 1}: {runs[^1].PerSecond:F0} req/s, p50 {runs[^1].P50Ms:F2} ms, p99 {runs[^1].P99Ms:F2} ms, errors {runs[^1].Errors}");
+            expected = (long)Math.Max(expected, runs[^1].PerSecond * settings.Duration * 1.5);
+        }
+
+        _results.Add(new Measurement(name, server, Median(runs), runs));
+    }
+
+    private static WrkLoad TokenLoad(Uri server, Client client, string body) =>
+        new(new Uri(server, "/oauth/token"), "post.lua", [.. Proxy, $"Authorization: {client.Basic}"],
+            new Dictionary<string, string> { ["BENCH_BODY"] = body });
+
+    private static WrkLoad IntrospectionLoad(Uri endpoint, Client client, string token) =>
+        new(endpoint, "post.lua", [.. Proxy, $"Authorization: {client.Basic}"],
+            new Dictionary<string, string> { ["BENCH_BODY"] = "token=" + Uri.EscapeDataString(token) + "&token_type_hint=access_token" });
+
+    private static WrkLoad LinesLoad(Uri server, Client client, string file, string template) =>
+        new(new Uri(server, "/oauth/token"), "lines.lua", [.. Proxy, $"Authorization: {client.Basic}"],
+            new Dictionary<string, string>
+            {
+                ["BENCH_FILE"] = file,
+                // Lua's string.format: the one %s is the line; every other % is doubled.
+                ["BENCH_TEMPLATE"] = template.Replace("%", "%%", StringComparison.Ordinal).Replace("%%s", "%s", StringComparison.Ordinal),
+            });
+
+    /// <summary>Codes (with their verifiers) or refresh tokens minted ahead, one per line, each used once.</summary>
+    private async Task<string> MintAsync(string email, Client app, long count, bool refresh)
+    {
+        count = Math.Min(count, 200_000);
+        var lines = new ConcurrentBag<string>();
+        var workers = 8;
+        await Parallel.ForEachAsync(Enumerable.Range(0, workers), async (worker, _) =>
+        {
+            var session = new WebSession(_http);
+            await Flows.SignInAsync(session, email, BenchPassword);
+            for (var i = worker; i < count; i += workers)
+            {
+                var pkce = Pkce.Create();
+                var code = await Flows.CodeAsync(session, Flows.AuthorizeUrl(app.Id, refresh ? "openid read offline_access" : "read", pkce));
+                if (refresh)
+                {
+                    var tokens = await Flows.RedeemAsync(_http, app, code, pkce);
+                    lines.Add("refresh_token=" + Uri.EscapeDataString(tokens.GetProperty("refresh_token").GetString()!));
+                }
+                else
+                {
+                    lines.Add($"code={Uri.EscapeDataString(code)}&code_verifier={Uri.EscapeDataString(pkce.Verifier)}");
+                }
+            }
+        });
+        var file = Path.Combine(settings.OutDirectory, refresh ? "refresh-tokens.txt" : "codes.txt");
+        await File.WriteAllLinesAsync(file, lines);
+        return file;
+    }
+
+    private static async Task<Client> ClientAsync(string cli, Dictionary<string, string> environment, string name, IEnumerable<string> options)
+    {
+        var created = await Command.RunJsonAsync("dotnet", [cli, "clients", "create", "--name", name, .. options], environment);
+        return new Client(created.GetProperty("client_id").GetString()!, created.GetProperty("client_secret").GetString()!);
+    }
+
+    private static RunResult Median(List<RunResult> runs)
+    {
+        static double Middle(IEnumerable<double> values)
+        {
+            var sorted = values.Order().ToList();
+            return sorted[sorted.Count / 2];
+        }
+
+        var byRate = runs.OrderBy(run => run.PerSecond).ToList()[runs.Count / 2];
+        return byRate with
+        {
+            P50Ms = Middle(runs.Select(run => run.P50Ms)),
+            P99Ms = Middle(runs.Select(run => run.P99Ms)),
+            Errors = runs.Sum(run => run.Errors),
+        };
+    }
+
+    public void Dispose() => _http.Dispose();
+
+    public static void Log(string message) => Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] {message}");
+}

@@ -1,0 +1,96 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace AuthServer.Bench;
+
+/// <summary>The results as markdown: the table, the target ratios, the machine; written to <c>bench/results/</c>.</summary>
+internal static class Report
+{
+    public static string Write(BenchSettings settings, IReadOnlyList<Measurement> results)
+    {
+        var text = new StringBuilder();
+        var now = DateTimeOffset.UtcNow;
+        text.AppendLine(CultureInfo.InvariantCulture, $"# Benchmark results, {now:yyyy-MM-dd HH:mm} UTC");
+        text.AppendLine();
+        text.AppendLine(CultureInfo.InvariantCulture, $"Machine: {Machine()}.");
+        text.AppendLine(CultureInfo.InvariantCulture,
+            $"Load: wrk -t{settings.Threads} -c{settings.Connections}, {settings.Warmup} s warm-up, then {settings.Runs} runs of {settings.Duration} s; the median run is shown (errors: all runs together). Full sign-in flow: {settings.FlowConcurrency} people at once, driven by the harness. Database: {(settings.SqlServer is null ? "SQLite (WAL) on local disk" : "SQL Server")}.");
+        text.AppendLine();
+        text.AppendLine("| scenario | server | throughput | p50 | p99 | p99/p50 | errors |");
+        text.AppendLine("|---|---|---:|---:|---:|---:|---:|");
+        foreach (var result in results)
+        {
+            var median = result.Median;
+            text.AppendLine(CultureInfo.InvariantCulture,
+                $"| {result.Scenario} | {result.Server} | {median.PerSecond:N0} {result.Unit} | {median.P50Ms:F2} ms | {median.P99Ms:F2} ms | {Ratio(median.P99Ms, median.P50Ms)} | {median.Errors} |");
+        }
+
+        text.AppendLine();
+        text.AppendLine("## Targets");
+        text.AppendLine();
+        text.AppendLine("| target | measured | met |");
+        text.AppendLine("|---|---:|:-:|");
+        Target(text, "client_credentials tokens/s ≥ 1.5 × oidc-provider", Find(results, "client_credentials", "AuthServer"), Find(results, "client_credentials", "oidc-provider"), 1.5);
+        Target(text, "introspections/s ≥ 1.5 × oidc-provider", Find(results, "introspection", "AuthServer"), Find(results, "introspection", "oidc-provider"), 1.5);
+        Target(text, "GET /v1/models (API key) ≥ 0.75 × bare endpoint", Find(results, "GET /v1/models (API key)", "AuthServer"), Find(results, "bare endpoint", "calibration"), 0.75);
+        Target(text, "GET /v1/user/profile (JWT) ≥ 0.75 × bare endpoint", Find(results, "GET /v1/user/profile (JWT)", "AuthServer"), Find(results, "bare endpoint", "calibration"), 0.75);
+        Target(text, "full sign-in flows/s ≥ 0.9 × password hashes/s", Find(results, "full sign-in flow", "AuthServer"), Find(results, "password hash (floor for sign-in)", "calibration"), 0.9);
+        var scenarios = results.Where(r => r.Server != "calibration").ToList();
+        var clean = scenarios.Where(r => r.Median.Errors == 0 && r.Median.P99Ms <= 10 * r.Median.P50Ms).ToList();
+        text.AppendLine(CultureInfo.InvariantCulture,
+            $"| no errors and p99 ≤ 10 × p50 in every scenario | {clean.Count} of {scenarios.Count} | {(clean.Count == scenarios.Count ? "yes" : "no")} |");
+        var failing = scenarios.Except(clean).Select(r => $"{r.Scenario} ({r.Server})").ToList();
+        if (failing.Count > 0)
+        {
+            text.AppendLine();
+            text.AppendLine("Not within errors/p99: " + string.Join(", ", failing) + ".");
+        }
+
+        var markdown = text.ToString();
+        Directory.CreateDirectory(settings.ResultsDirectory);
+        File.WriteAllText(Path.Combine(settings.ResultsDirectory, $"{now:yyyy-MM-dd-HHmm}.md"), markdown);
+        File.WriteAllText(Path.Combine(settings.ResultsDirectory, "latest.md"), markdown);
+        return markdown;
+    }
+
+    private static Measurement? Find(IReadOnlyList<Measurement> results, string scenario, string server) =>
+        results.FirstOrDefault(r => r.Scenario == scenario && r.Server == server);
+
+    private static void Target(StringBuilder text, string name, Measurement? ours, Measurement? reference, double ratio)
+    {
+        if (ours is null || reference is null)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"| {name} | not measured | |");
+            return;
+        }
+
+        var measured = ours.Median.PerSecond / reference.Median.PerSecond;
+        text.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {measured:F2} × | {(measured >= ratio ? "yes" : "no")} |");
+    }
+
+    private static string Ratio(double p99, double p50) => p50 <= 0 ? "–" : (p99 / p50).ToString("F1", CultureInfo.InvariantCulture);
+
+    private static string Machine()
+    {
+        static string? Read(string path, string prefix) =>
+            File.Exists(path) ? File.ReadLines(path).FirstOrDefault(line => line.StartsWith(prefix, StringComparison.Ordinal))?.Split(':', '=')[1].Trim().Trim('"') : null;
+
+        var cpu = Read("/proc/cpuinfo", "model name") ?? RuntimeInformation.ProcessArchitecture.ToString();
+        var memory = Read("/proc/meminfo", "MemTotal") is { } kb ? $"{long.Parse(kb.Split(' ')[0], CultureInfo.InvariantCulture) / 1024 / 1024} GiB" : "?";
+        var os = Read("/etc/os-release", "PRETTY_NAME") ?? RuntimeInformation.OSDescription;
+        return $"{Environment.ProcessorCount} cores ({cpu}), {memory} memory, {os}, {RuntimeInformation.FrameworkDescription}, Node.js {NodeVersion()}, server GC";
+    }
+
+    private static string NodeVersion()
+    {
+        try
+        {
+            return Command.RunAsync("node", ["--version"]).GetAwaiter().GetResult().Trim();
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return "missing";
+        }
+    }
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The benchmark, in one command: bash bench/run.sh
+# Builds AuthServer in Release, starts it with Production settings on loopback (SQLite; SQL Server when
+# BENCH_SQLSERVER holds a connection string), the bare calibration endpoint and oidc-provider beside it, drives every
+# scenario with wrk and writes the table to bench/results/latest.md (and a dated copy).
+# Settings (environment): BENCH_DURATION (10 s per run), BENCH_RUNS (3), BENCH_WARMUP (3 s), BENCH_THREADS (2),
+# BENCH_CONNECTIONS (32), BENCH_FLOW_CONCURRENCY (4 per core), BENCH_ONLY (comma-separated scenario names).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+need=()
+command -v wrk >/dev/null 2>&1 || need+=(wrk)
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "bench needs: ${need[*]} (apt-get install ${need[*]})" >&2
+    exit 1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+# The peer's dependencies come from npm, pinned by its lock file.
+(cd bench/peers/oidc-provider && npm ci --no-audit --no-fund --loglevel=error)
+
+dotnet publish src/AuthServer -c Release -o bench/.out/server --nologo -v quiet
+dotnet build bench/AuthServer.Bench -c Release --nologo -v quiet
+exec dotnet bench/AuthServer.Bench/bin/Release/net10.0/AuthServer.Bench.dll run
