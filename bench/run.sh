@@ -3,7 +3,7 @@
 # Builds AuthServer in Release, starts it with Production settings on loopback (SQLite; SQL Server when
 # BENCH_SQLSERVER holds a connection string), the bare calibration endpoint and oidc-provider beside it, drives every
 # scenario with wrk and writes the table to bench/results/latest.md (and a dated copy).
-# Settings (environment): BENCH_DURATION (10 s per run), BENCH_RUNS (3), BENCH_WARMUP (3 s), BENCH_THREADS (2),
+# Settings (environment): BENCH_DURATION (10 s per run), BENCH_RUNS (3), BENCH_WARMUP (10 s), BENCH_THREADS (2),
 # BENCH_CONNECTIONS (32), BENCH_FLOW_CONCURRENCY (4 per core), BENCH_ONLY (comma-separated scenario names).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -10,8 +10,8 @@ internal sealed record BenchSettings
     /// <summary><c>BENCH_DURATION</c>: seconds of each measured run (10).</summary>
     public int Duration { get; init; } = 10;
 
-    /// <summary><c>BENCH_WARMUP</c>: seconds of the warm-up before the runs (3).</summary>
-    public int Warmup { get; init; } = 3;
+    /// <summary><c>BENCH_WARMUP</c>: seconds of the warm-up before the runs (10: every server gets its JIT warm).</summary>
+    public int Warmup { get; init; } = 10;
 
     /// <summary><c>BENCH_RUNS</c>: measured runs per scenario; the median is reported (3).</summary>
     public int Runs { get; init; } = 3;

@@ -34,6 +34,12 @@ internal sealed class ServerProcess : IAsyncDisposable
             start.Environment[key] = value;
         }
 
+        // A published server runs from its own folder (its content root: static files, relative paths).
+        if (arguments.FirstOrDefault(argument => argument.EndsWith(".dll", StringComparison.Ordinal)) is { } dll)
+        {
+            start.WorkingDirectory = Path.GetDirectoryName(dll);
+        }
+
         var server = new ServerProcess(Process.Start(start)!) { Port = port };
         server._process.OutputDataReceived += (_, e) => server.Append(e.Data);
         server._process.ErrorDataReceived += (_, e) => server.Append(e.Data);

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
+using AuthServer.OAuth;
 using OpenIddict.Abstractions;
 using OpenIddict.Core;
 using OpenIddict.EntityFrameworkCore.Models;
@@ -17,6 +18,7 @@ namespace AuthServer.Clients;
 /// PBKDF2 (by OpenIddict's default) still validate.</item>
 /// <item>After a rotation the previous secret keeps working until its grace period ends
 /// (<see cref="PreviousSecretProperty"/>).</item>
+/// <item>Clients are read through the node-wide <see cref="EntityCache"/>: a token request does not query its client.</item>
 /// </list>
 /// </summary>
 internal sealed class ClientApplicationManager(
@@ -24,13 +26,43 @@ internal sealed class ClientApplicationManager(
     ILogger<OpenIddictApplicationManager<OpenIddictEntityFrameworkCoreApplication>> logger,
     IOptionsMonitor<OpenIddictCoreOptions> options,
     IOpenIddictApplicationStore<OpenIddictEntityFrameworkCoreApplication> store,
-    TimeProvider clock)
+    TimeProvider clock,
+    EntityCache entities,
+    AuthServer.Data.AuthDbContext context)
     : OpenIddictApplicationManager<OpenIddictEntityFrameworkCoreApplication>(cache, logger, options, store)
 {
     /// <summary>The application property holding the previous secret's hash and the end of its grace period.</summary>
     public const string PreviousSecretProperty = "previous_client_secret";
 
     private const string Sha256Prefix = "sha256:";
+
+    public override ValueTask<OpenIddictEntityFrameworkCoreApplication?> FindByClientIdAsync(
+        string identifier, CancellationToken cancellationToken = default) =>
+        entities.GetOrLoadAsync("client:" + identifier, () => base.FindByClientIdAsync(identifier, cancellationToken));
+
+    public override ValueTask<OpenIddictEntityFrameworkCoreApplication?> FindByIdAsync(
+        string identifier, CancellationToken cancellationToken = default) =>
+        entities.GetOrLoadAsync("client-id:" + identifier, () => base.FindByIdAsync(identifier, cancellationToken));
+
+    public override async ValueTask UpdateAsync(OpenIddictEntityFrameworkCoreApplication application, CancellationToken cancellationToken = default)
+    {
+        await EntityCache.ChangeAsync(
+            context, application, () => Store.FindByIdAsync(application.Id!, cancellationToken), tracked => base.UpdateAsync(tracked, cancellationToken));
+        Forget(application);
+    }
+
+    public override async ValueTask DeleteAsync(OpenIddictEntityFrameworkCoreApplication application, CancellationToken cancellationToken = default)
+    {
+        await EntityCache.ChangeAsync(
+            context, application, () => Store.FindByIdAsync(application.Id!, cancellationToken), tracked => base.DeleteAsync(tracked, cancellationToken));
+        Forget(application);
+    }
+
+    private void Forget(OpenIddictEntityFrameworkCoreApplication application)
+    {
+        entities.Forget("client:" + application.ClientId);
+        entities.Forget("client-id:" + application.Id);
+    }
 
     public override async ValueTask<bool> ValidateClientSecretAsync(
         OpenIddictEntityFrameworkCoreApplication application, string secret, CancellationToken cancellationToken = default)

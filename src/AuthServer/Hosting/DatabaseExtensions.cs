@@ -25,15 +25,19 @@ internal static class DatabaseExtensions
                 $"{DatabaseOptions.SectionName}:ConnectionString is required when {DatabaseOptions.SectionName}:Provider is '{DatabaseOptions.SqlServer}'.")
             .ValidateOnStart();
 
-        services.AddDbContext<AuthDbContext>((provider, options) =>
+        services.AddSingleton<SqliteWriteGate>();
+        services.AddSingleton<ResolvedConnectionString>();
+        // Pooled: a request rents a context instead of building one (and its options) from scratch, which EF Core
+        // otherwise does on every request, reflection included.
+        services.AddDbContextPool<AuthDbContext>((provider, options) =>
         {
             var database = provider.GetRequiredService<IOptions<DatabaseOptions>>().Value;
             if (database.IsSqlite)
             {
-                var environment = provider.GetRequiredService<IHostEnvironment>();
                 options.UseSqlite(
-                    ResolveSqliteConnectionString(database.ConnectionString, environment.ContentRootPath),
+                    provider.GetRequiredService<ResolvedConnectionString>().Value,
                     sqlite => sqlite.MigrationsAssembly(SqliteMigrationsAssembly));
+                options.AddInterceptors(provider.GetRequiredService<SqliteWriteGate>());
             }
             else
             {
@@ -94,5 +98,11 @@ internal static class DatabaseExtensions
         }
 
         return builder.ToString();
+    }
+
+    /// <summary>The SQLite connection string with its file resolved (and its folder created) once, not per context.</summary>
+    internal sealed class ResolvedConnectionString(IOptions<DatabaseOptions> database, IHostEnvironment environment)
+    {
+        public string Value { get; } = ResolveSqliteConnectionString(database.Value.ConnectionString, environment.ContentRootPath);
     }
 }

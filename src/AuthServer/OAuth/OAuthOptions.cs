@@ -33,6 +33,12 @@ public sealed class OAuthOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00", "00:05:00")]
     public TimeSpan RefreshTokenReuseLeeway { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>How long a node trusts a client or scope it read from the database. A change made on the node itself
+    /// applies at once; one made on another node (a deleted client, a rotated secret, an edited scope) within this
+    /// time. Zero turns the cache off.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:05:00")]
+    public TimeSpan EntityCacheDuration { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary><c>ES256</c> (default: fast to sign) or <c>RS256</c> for the generated signing key.</summary>
     public string SigningAlgorithm { get; set; } = "ES256";
 

@@ -53,6 +53,7 @@ internal static class OAuthServerExtensions
             dataProtection.ProtectKeysWithCertificate(certificate).UnprotectKeysWithAnyCertificate(certificate);
         }
 
+        services.AddSingleton<EntityCache>();
         services.AddOpenIddict()
             // Applications, authorizations, scopes and tokens are stored with EF Core in the one AuthDbContext.
             .AddCore(options =>
@@ -61,6 +62,12 @@ internal static class OAuthServerExtensions
 
                 // Generated client secrets are hashed with SHA-256, and a rotated secret has a grace period.
                 options.ReplaceApplicationManager<OpenIddict.EntityFrameworkCore.Models.OpenIddictEntityFrameworkCoreApplication, AuthServer.Clients.ClientApplicationManager>();
+
+                // Clients and scopes are read on every token request and change rarely: they are cached node-wide.
+                options.ReplaceScopeManager<OpenIddict.EntityFrameworkCore.Models.OpenIddictEntityFrameworkCoreScope, CachedScopeManager>();
+
+                // New tokens are linked to their client and authorization by key, without loading either.
+                options.ReplaceTokenStore<OpenIddict.EntityFrameworkCore.Models.OpenIddictEntityFrameworkCoreToken, TokenStore>(ServiceLifetime.Scoped);
             })
 
             .AddServer(options =>

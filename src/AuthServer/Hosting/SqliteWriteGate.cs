@@ -1,0 +1,240 @@
+using System.Collections.Concurrent;
+using System.Data.Common;
+using System.Runtime.CompilerServices;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+
+namespace AuthServer.Hosting;
+
+/// <summary>
+/// Makes the embedded SQLite database take concurrent writes well.
+/// <list type="bullet">
+/// <item>SQLite has one writer at a time. When two connections write at once the loser gets SQLITE_BUSY, and
+/// Microsoft.Data.Sqlite retries by sleeping 150 ms, so under load writers queue in 150 ms steps. This gate queues
+/// the writes of this process instead (an async lock around each writing statement or transaction), so a write waits
+/// only for the one before it. Reads are never gated: WAL lets them run beside the writer.</item>
+/// <item>Each connection gets <c>synchronous=NORMAL</c> (in WAL mode a commit no longer waits for an fsync; a
+/// process crash or restart loses nothing, only a power cut can lose the last commits) and a native busy timeout,
+/// for writers in other processes (the CLI beside a running server).</item>
+/// </list>
+/// A transaction holds the gate from its start until it ends or its connection closes; a statement outside a
+/// transaction holds it while it runs. A write that waits longer than <see cref="MaxWait"/> fails as a database
+/// timeout (so a fault shows as 503, never as a hang).
+/// </summary>
+internal sealed class SqliteWriteGate : DbCommandInterceptor, IDbConnectionInterceptor, IDbTransactionInterceptor, IDisposable
+{
+    public static readonly TimeSpan MaxWait = TimeSpan.FromSeconds(30);
+
+    private static readonly object Marker = new();
+
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly ConditionalWeakTable<object, object> _tuned = [];
+
+    // Who holds the gate: a connection with an open transaction, or a command running outside one.
+    private readonly ConcurrentDictionary<Guid, byte> _transactions = new();
+    private readonly ConditionalWeakTable<DbCommand, object> _commands = [];
+
+    // ---- connections: tune each native connection once; a closing connection gives the gate back ----
+
+    public void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData) => Tune(connection);
+
+    public Task ConnectionOpenedAsync(DbConnection connection, ConnectionEndEventData eventData, CancellationToken cancellationToken = default)
+    {
+        Tune(connection);
+        return Task.CompletedTask;
+    }
+
+    public void ConnectionClosed(DbConnection connection, ConnectionEndEventData eventData) => EndTransaction(eventData.ConnectionId);
+
+    public Task ConnectionClosedAsync(DbConnection connection, ConnectionEndEventData eventData)
+    {
+        EndTransaction(eventData.ConnectionId);
+        return Task.CompletedTask;
+    }
+
+    private void Tune(DbConnection connection)
+    {
+        if (connection is not SqliteConnection sqlite || sqlite.Handle is not { } handle || _tuned.TryGetValue(handle, out _))
+        {
+            return;
+        }
+
+        using var command = sqlite.CreateCommand();
+        command.CommandText = "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;";
+        command.ExecuteNonQuery();
+        _tuned.AddOrUpdate(handle, Marker);
+    }
+
+    // ---- transactions ----
+
+    public InterceptionResult<DbTransaction> TransactionStarting(
+        DbConnection connection, TransactionStartingEventData eventData, InterceptionResult<DbTransaction> result)
+    {
+        if (connection is SqliteConnection)
+        {
+            Enter();
+            _transactions[eventData.ConnectionId] = 0;
+        }
+
+        return result;
+    }
+
+    public async ValueTask<InterceptionResult<DbTransaction>> TransactionStartingAsync(
+        DbConnection connection, TransactionStartingEventData eventData, InterceptionResult<DbTransaction> result,
+        CancellationToken cancellationToken = default)
+    {
+        if (connection is SqliteConnection)
+        {
+            await EnterAsync(cancellationToken);
+            _transactions[eventData.ConnectionId] = 0;
+        }
+
+        return result;
+    }
+
+    public void TransactionCommitted(DbTransaction transaction, TransactionEndEventData eventData) => EndTransaction(eventData.ConnectionId);
+
+    public Task TransactionCommittedAsync(DbTransaction transaction, TransactionEndEventData eventData, CancellationToken cancellationToken = default)
+    {
+        EndTransaction(eventData.ConnectionId);
+        return Task.CompletedTask;
+    }
+
+    public void TransactionRolledBack(DbTransaction transaction, TransactionEndEventData eventData) => EndTransaction(eventData.ConnectionId);
+
+    public Task TransactionRolledBackAsync(DbTransaction transaction, TransactionEndEventData eventData, CancellationToken cancellationToken = default)
+    {
+        EndTransaction(eventData.ConnectionId);
+        return Task.CompletedTask;
+    }
+
+    private void EndTransaction(Guid connectionId)
+    {
+        if (_transactions.TryRemove(connectionId, out _))
+        {
+            _gate.Release();
+        }
+    }
+
+    // ---- single statements outside a transaction ----
+
+    public override InterceptionResult<int> NonQueryExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<int> result)
+    {
+        if (IsWrite(command, eventData))
+        {
+            Enter();
+            _commands.AddOrUpdate(command, Marker);
+        }
+
+        return result;
+    }
+
+    public override async ValueTask<InterceptionResult<int>> NonQueryExecutingAsync(
+        DbCommand command, CommandEventData eventData, InterceptionResult<int> result, CancellationToken cancellationToken = default)
+    {
+        if (IsWrite(command, eventData))
+        {
+            await EnterAsync(cancellationToken);
+            _commands.AddOrUpdate(command, Marker);
+        }
+
+        return result;
+    }
+
+    public override int NonQueryExecuted(DbCommand command, CommandExecutedEventData eventData, int result)
+    {
+        EndCommand(command);
+        return result;
+    }
+
+    public override ValueTask<int> NonQueryExecutedAsync(
+        DbCommand command, CommandExecutedEventData eventData, int result, CancellationToken cancellationToken = default)
+    {
+        EndCommand(command);
+        return ValueTask.FromResult(result);
+    }
+
+    public override InterceptionResult<DbDataReader> ReaderExecuting(
+        DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result)
+    {
+        if (IsWrite(command, eventData))
+        {
+            Enter();
+            _commands.AddOrUpdate(command, Marker);
+        }
+
+        return result;
+    }
+
+    public override async ValueTask<InterceptionResult<DbDataReader>> ReaderExecutingAsync(
+        DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result, CancellationToken cancellationToken = default)
+    {
+        if (IsWrite(command, eventData))
+        {
+            await EnterAsync(cancellationToken);
+            _commands.AddOrUpdate(command, Marker);
+        }
+
+        return result;
+    }
+
+    // An INSERT … RETURNING runs as a reader: its implicit transaction ends when the reader is disposed.
+    public override InterceptionResult DataReaderDisposing(DbCommand command, DataReaderDisposingEventData eventData, InterceptionResult result)
+    {
+        EndCommand(command);
+        return result;
+    }
+
+    public override void CommandFailed(DbCommand command, CommandErrorEventData eventData) => EndCommand(command);
+
+    public override Task CommandFailedAsync(DbCommand command, CommandErrorEventData eventData, CancellationToken cancellationToken = default)
+    {
+        EndCommand(command);
+        return Task.CompletedTask;
+    }
+
+    public override void CommandCanceled(DbCommand command, CommandEndEventData eventData) => EndCommand(command);
+
+    public override Task CommandCanceledAsync(DbCommand command, CommandEndEventData eventData, CancellationToken cancellationToken = default)
+    {
+        EndCommand(command);
+        return Task.CompletedTask;
+    }
+
+    private void EndCommand(DbCommand command)
+    {
+        if (_commands.Remove(command))
+        {
+            _gate.Release();
+        }
+    }
+
+    private bool IsWrite(DbCommand command, CommandEventData eventData)
+    {
+        if (command.Connection is not SqliteConnection || command.Transaction is not null || _transactions.ContainsKey(eventData.ConnectionId))
+        {
+            return false;
+        }
+
+        var text = command.CommandText.AsSpan().TrimStart();
+        return !text.StartsWith("SELECT", StringComparison.OrdinalIgnoreCase) && !text.StartsWith("PRAGMA", StringComparison.OrdinalIgnoreCase);
+    }
+
+    public void Dispose() => _gate.Dispose();
+
+    private void Enter()
+    {
+        if (!_gate.Wait(MaxWait))
+        {
+            throw new TimeoutException($"A database write waited more than {MaxWait.TotalSeconds} s for the one before it.");
+        }
+    }
+
+    private async Task EnterAsync(CancellationToken cancellationToken)
+    {
+        if (!await _gate.WaitAsync(MaxWait, cancellationToken))
+        {
+            throw new TimeoutException($"A database write waited more than {MaxWait.TotalSeconds} s for the one before it.");
+        }
+    }
+}

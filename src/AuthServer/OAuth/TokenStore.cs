@@ -1,0 +1,79 @@
+using System.Runtime.CompilerServices;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Options;
+using OpenIddict.EntityFrameworkCore;
+using OpenIddict.EntityFrameworkCore.Models;
+
+namespace AuthServer.OAuth;
+
+/// <summary>
+/// OpenIddict's EF Core token store, with one change on the path of every issued token: linking a new token to its
+/// client and authorization sets the foreign keys, where the stock store first loads both entities (two queries,
+/// each with an expression compiled for it) only to take their ids. The rows written are the same.
+/// </summary>
+internal sealed class TokenStore(
+    IMemoryCache cache, IOpenIddictEntityFrameworkCoreContext context, IOptionsMonitor<OpenIddictEntityFrameworkCoreOptions> options)
+    : OpenIddictEntityFrameworkCoreTokenStore<
+        OpenIddictEntityFrameworkCoreToken, OpenIddictEntityFrameworkCoreApplication, OpenIddictEntityFrameworkCoreAuthorization, string>(
+        cache, context, options)
+{
+    private const string ApplicationKey = "ApplicationId";
+    private const string AuthorizationKey = "AuthorizationId";
+
+    // Links of tokens not yet added to the context; applied when they are.
+    private readonly ConditionalWeakTable<OpenIddictEntityFrameworkCoreToken, Dictionary<string, string>> _links = [];
+
+    public override async ValueTask SetApplicationIdAsync(OpenIddictEntityFrameworkCoreToken token, string? identifier, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(identifier))
+        {
+            await base.SetApplicationIdAsync(token, identifier, cancellationToken);
+            return;
+        }
+
+        Link(await Context.GetDbContextAsync(cancellationToken), token, ApplicationKey, identifier);
+    }
+
+    public override async ValueTask SetAuthorizationIdAsync(OpenIddictEntityFrameworkCoreToken token, string? identifier, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(identifier))
+        {
+            await base.SetAuthorizationIdAsync(token, identifier, cancellationToken);
+            return;
+        }
+
+        Link(await Context.GetDbContextAsync(cancellationToken), token, AuthorizationKey, identifier);
+    }
+
+    public override async ValueTask CreateAsync(OpenIddictEntityFrameworkCoreToken token, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(token);
+        var context = await Context.GetDbContextAsync(cancellationToken);
+        var entry = context.Add(token);
+        if (_links.TryGetValue(token, out var links))
+        {
+            foreach (var (property, value) in links)
+            {
+                entry.Property(property).CurrentValue = value;
+            }
+
+            _links.Remove(token);
+        }
+
+        await context.SaveChangesAsync(cancellationToken);
+    }
+
+    private void Link(DbContext context, OpenIddictEntityFrameworkCoreToken token, string property, string identifier)
+    {
+        var entry = context.Entry(token);
+        if (entry.State == EntityState.Detached)
+        {
+            _links.GetOrCreateValue(token)[property] = identifier;
+        }
+        else
+        {
+            entry.Property(property).CurrentValue = identifier;
+        }
+    }
+}
