@@ -72,7 +72,9 @@ internal sealed partial class WebSession(HttpClient http)
     {
         if (response.StatusCode != status)
         {
-            throw new InvalidOperationException($"{what}: expected {(int)status}, got {(int)response.StatusCode}.");
+            var body = response.Content.ReadAsStringAsync().GetAwaiter().GetResult();
+            throw new InvalidOperationException(
+                $"{what}: expected {(int)status}, got {(int)response.StatusCode}: {body[..Math.Min(body.Length, 500)]}");
         }
     }
 

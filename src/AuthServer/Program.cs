@@ -52,12 +52,18 @@ try
 
     app.UseTransport();
     app.UseOAuthErrorPages();
-    app.UseStaticFiles();
+    // The platform API (/v1) is the hot path: it skips what only pages and the OAuth endpoints need (static files,
+    // the session cookie, OpenIddict's per-request endpoint dispatch) and authenticates its own bearer credential.
+    app.UseWhen(context => !PlatformApiExtensions.IsPlatformApi(context.Request.Path), pages => pages.UseStaticFiles());
     app.UseRouting();
     app.UseOAuthRequestLimits();
     app.UseTokenFailureLimits();
     app.UseApiKeyIntrospection();
-    app.UseAuthentication();
+    app.UseWhen(context => !PlatformApiExtensions.IsPlatformApi(context.Request.Path), pages => pages.UseAuthentication());
+
+    // Note: WebApplication adds UseAuthentication at the very start of the pipeline (ahead of the forwarded headers)
+    // unless it sees it called; called inside a branch it is not seen, so say so with the flag it looks for.
+    ((IApplicationBuilder)app).Properties["__AuthenticationMiddlewareSet"] = true;
     app.UsePlatformRateLimits();
     app.UseAuthorization();
 

@@ -31,6 +31,7 @@ internal static class PlatformApiExtensions
                 $"{ModelCatalogOptions.SectionName}:Models has the same Id twice.")
             .ValidateOnStart();
         services.AddSingleton<ModelList>();
+        services.AddSingleton<AccessTokenValidator>();
         return services;
     }
 
@@ -38,7 +39,8 @@ internal static class PlatformApiExtensions
     {
         var v1 = endpoints.MapGroup("/v1").WithTags("Platform API");
 
-        v1.MapGet("/models", (ModelList models) => TypedResults.Ok(models.Response)).RequireScopes(PlatformScopes.Read);
+        v1.MapGet("/models", (ModelList models) => TypedResults.Bytes(models.Json, "application/json; charset=utf-8"))
+            .RequireScopes(PlatformScopes.Read);
         v1.MapGet("/user/profile", GetProfileAsync).RequireScopes(PlatformScopes.Read, Scopes.Profile);
 
         return endpoints;
@@ -58,6 +60,9 @@ internal static class PlatformApiExtensions
         return TypedResults.Ok(new UserProfile(user.Id, user.Email, user.DisplayName ?? user.UserName));
     }
 
+    /// <summary>Whether a request is for the platform API (<c>/v1</c>).</summary>
+    public static bool IsPlatformApi(PathString path) => path.StartsWithSegments("/v1", StringComparison.OrdinalIgnoreCase);
+
     /// <summary>Requires a bearer credential of the platform scheme carrying any one of <paramref name="anyOf"/>.</summary>
     public static RouteHandlerBuilder RequireScopes(this RouteHandlerBuilder builder, params string[] anyOf)
     {
@@ -69,12 +74,17 @@ internal static class PlatformApiExtensions
     }
 }
 
-/// <summary>The catalogue in the list shape clients of model APIs expect, built once from configuration.</summary>
+/// <summary>The catalogue in the list shape clients of model APIs expect, built and serialized once from configuration.</summary>
 internal sealed class ModelList(IOptions<ModelCatalogOptions> catalog)
 {
     public ModelListResponse Response { get; } = new(
         "list",
         [.. catalog.Value.Models.Select(model => new ModelResponse(model.Id, "model", model.Created, model.OwnedBy))]);
+
+    /// <summary>The response body, serialized once: the catalogue only changes with the configuration.</summary>
+    public byte[] Json => _json ??= System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(Response, PlatformJsonContext.Default.ModelListResponse);
+
+    private byte[]? _json;
 }
 
 internal sealed record ModelListResponse(

@@ -4,7 +4,6 @@ using AuthServer.ApiKeys;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 using OpenIddict.Abstractions;
-using OpenIddict.Validation.AspNetCore;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 
 namespace AuthServer.PlatformApi;
@@ -19,7 +18,8 @@ internal sealed class PlatformBearerHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory logger,
     UrlEncoder encoder,
-    ApiKeyAuthenticator apiKeys)
+    ApiKeyAuthenticator apiKeys,
+    AccessTokenValidator accessTokens)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "PlatformBearer";
@@ -53,7 +53,7 @@ internal sealed class PlatformBearerHandler(
         var credential = header[BearerPrefix.Length..].Trim();
         return ApiKeyFormat.LooksLikeKey(credential)
             ? await AuthenticateApiKeyAsync(credential)
-            : await AuthenticateAccessTokenAsync();
+            : await AuthenticateAccessTokenAsync(credential);
     }
 
     private async Task<AuthenticateResult> AuthenticateApiKeyAsync(string credential)
@@ -86,17 +86,16 @@ internal sealed class PlatformBearerHandler(
         }
     }
 
-    private async Task<AuthenticateResult> AuthenticateAccessTokenAsync()
+    private async Task<AuthenticateResult> AuthenticateAccessTokenAsync(string credential)
     {
-        var result = await Context.AuthenticateAsync(OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme);
-        if (!result.Succeeded || result.Principal is null)
+        var issuer = $"{Request.Scheme}://{Request.Host}{Request.PathBase}/";
+        if (await accessTokens.ValidateAsync(credential, issuer, SchemeName) is not { } identity)
         {
             return Fail("The access token is invalid or expired.");
         }
 
-        var identity = (ClaimsIdentity)result.Principal.Identity!;
         identity.SetClaim(CredentialTypeClaim, "access_token");
-        return AuthenticateResult.Success(new AuthenticationTicket(result.Principal, SchemeName));
+        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
     }
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)

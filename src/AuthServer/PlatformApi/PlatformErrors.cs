@@ -50,4 +50,5 @@ internal sealed class PlatformErrorResult(int status, string type, string messag
 internal sealed record RequiredScopes(IReadOnlyList<string> AnyOf);
 
 [JsonSerializable(typeof(PlatformErrors.ErrorEnvelope))]
+[JsonSerializable(typeof(ModelListResponse))]
 internal sealed partial class PlatformJsonContext : JsonSerializerContext;

@@ -75,4 +75,28 @@ public sealed class TransportTests
 
         Assert.Equal(StatusCodes.Status200OK, context.Response.StatusCode);
     }
+
+    [Fact]
+    public async Task Production_BehindATlsProxy_TheOAuthEndpointsSeeHttps()
+    {
+        // OpenIddict checks the scheme itself: it must run after the forwarded headers are applied.
+        await using var factory = new ConfiguredAuthServerFactory(TestDatabase.NewSqlitePath(), new Dictionary<string, string?>
+        {
+            ["Transport:UseForwardedHeaders"] = "true",
+            ["Transport:KnownProxies:0"] = "127.0.0.1",
+        }) { EnvironmentName = "Production" };
+        _ = factory.Server;
+
+        var context = await factory.Server.SendAsync(request =>
+        {
+            request.Request.Method = "GET";
+            request.Request.Scheme = "http";
+            request.Request.Host = new HostString("auth.example.test");
+            request.Request.Path = "/.well-known/openid-configuration";
+            request.Request.Headers["X-Forwarded-Proto"] = "https";
+            request.Connection.RemoteIpAddress = IPAddress.Loopback;
+        });
+
+        Assert.Equal(StatusCodes.Status200OK, context.Response.StatusCode);
+    }
 }
