@@ -4,6 +4,7 @@ using AuthServer.Data;
 using AuthServer.OAuth;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
 using OpenIddict.Abstractions;
 using static OpenIddict.Abstractions.OpenIddictConstants;
@@ -32,6 +33,7 @@ internal static class PlatformApiExtensions
             .ValidateOnStart();
         services.AddSingleton<ModelList>();
         services.AddSingleton<AccessTokenValidator>();
+        services.AddSingleton<ProfileCache>();
         return services;
     }
 
@@ -48,16 +50,16 @@ internal static class PlatformApiExtensions
 
     /// <summary>The caller's own account: <c>id</c>, <c>email</c>, <c>name</c> (for an API key, its owner's).</summary>
     private static async Task<Results<Ok<UserProfile>, PlatformErrorResult>> GetProfileAsync(
-        ClaimsPrincipal principal, UserManager<ApplicationUser> users)
+        ClaimsPrincipal principal, ProfileCache profiles)
     {
-        var user = principal.GetClaim(Claims.Subject) is { } subject ? await users.FindByIdAsync(subject) : null;
-        if (user is null)
+        var profile = principal.GetClaim(Claims.Subject) is { } subject ? await profiles.GetAsync(subject) : null;
+        if (profile is null)
         {
             return new PlatformErrorResult(
                 StatusCodes.Status401Unauthorized, PlatformErrors.InvalidToken, "The account behind this credential no longer exists.");
         }
 
-        return TypedResults.Ok(new UserProfile(user.Id, user.Email, user.DisplayName ?? user.UserName));
+        return TypedResults.Ok(profile);
     }
 
     /// <summary>Whether a request is for the platform API (<c>/v1</c>).</summary>
@@ -72,6 +74,40 @@ internal static class PlatformApiExtensions
             .RequireAuthenticatedUser()
             .RequireAssertion(context => anyOf.Any(context.User.HasScope)));
     }
+}
+
+/// <summary>
+/// The profiles <c>/v1/user/profile</c> returns, remembered for <see cref="RateLimiting.RateLimitOptions.PayerCacheDuration"/>
+/// (like an account's tier), so that the endpoint does not read the database on every call. A name or email changed
+/// on another node shows within that time.
+/// </summary>
+internal sealed class ProfileCache(IServiceScopeFactory scopes, IOptions<RateLimiting.RateLimitOptions> options) : IDisposable
+{
+    private readonly MemoryCache _cache = new(new MemoryCacheOptions { SizeLimit = 100_000 });
+
+    public async ValueTask<UserProfile?> GetAsync(string userId)
+    {
+        if (_cache.TryGetValue(userId, out UserProfile? profile))
+        {
+            return profile;
+        }
+
+        await using var scope = scopes.CreateAsyncScope();
+        var user = await scope.ServiceProvider.GetRequiredService<UserManager<ApplicationUser>>().FindByIdAsync(userId);
+        profile = user is null ? null : new UserProfile(user.Id, user.Email, user.DisplayName ?? user.UserName);
+        if (options.Value.PayerCacheDuration > TimeSpan.Zero)
+        {
+            _cache.Set(userId, profile, new MemoryCacheEntryOptions
+            {
+                AbsoluteExpirationRelativeToNow = options.Value.PayerCacheDuration,
+                Size = 1,
+            });
+        }
+
+        return profile;
+    }
+
+    public void Dispose() => _cache.Dispose();
 }
 
 /// <summary>The catalogue in the list shape clients of model APIs expect, built and serialized once from configuration.</summary>

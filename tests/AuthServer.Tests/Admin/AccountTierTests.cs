@@ -73,6 +73,23 @@ public sealed class AccountTierTests(AuthServerFactory factory) : IClassFixture<
         Assert.StartsWith("error: ", bad.Stderr, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task ClientsSetTier_Cli_SetsAnAdminClientsTier_RefusesUnknownClients()
+    {
+        var path = TestDatabase.NewSqlitePath();
+        var created = await CliRunner.RunAsync(path, "clients", "create", "--name", "Batch", "--grant", "client_credentials");
+        Assert.True(created.ExitCode == 0, created.Stderr);
+        var clientId = System.Text.Json.JsonDocument.Parse(created.Stdout).RootElement.GetProperty("client_id").GetString()!;
+
+        var result = await CliRunner.RunAsync(path, "clients", "set-tier", "--client-id", clientId, "--tier", "pro");
+        var unknown = await CliRunner.RunAsync(path, "clients", "set-tier", "--client-id", "nobody", "--tier", "pro");
+
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.Contains("\"tier\": \"pro\"", result.Stdout, StringComparison.Ordinal);
+        Assert.NotEqual(0, unknown.ExitCode);
+        Assert.StartsWith("error: No client", unknown.Stderr, StringComparison.Ordinal);
+    }
+
     private async Task<string> IdOfAsync(string email)
     {
         await using var scope = factory.Services.CreateAsyncScope();
