@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using AuthServer.Data;
+using AuthServer.Hosting;
 using Microsoft.EntityFrameworkCore;
 
 namespace AuthServer.ApiKeys;
@@ -8,7 +9,7 @@ namespace AuthServer.ApiKeys;
 /// Remembers when keys were last used and writes it to the database in batches: at most once a minute per key,
 /// never on the request path, and once more when the host stops.
 /// </summary>
-internal sealed class ApiKeyUsageRecorder(IServiceScopeFactory scopes, ILogger<ApiKeyUsageRecorder> logger) : BackgroundService
+internal sealed class ApiKeyUsageRecorder(IServiceScopeFactory scopes, ILogger<ApiKeyUsageRecorder> logger) : BatchWriter(logger)
 {
     internal static readonly TimeSpan Resolution = TimeSpan.FromMinutes(1);
     private static readonly TimeSpan FlushInterval = TimeSpan.FromSeconds(10);
@@ -28,7 +29,9 @@ internal sealed class ApiKeyUsageRecorder(IServiceScopeFactory scopes, ILogger<A
         _pending[keyId] = now;
     }
 
-    public async Task FlushAsync(CancellationToken cancellationToken)
+    protected override TimeSpan Interval => FlushInterval;
+
+    public override async Task FlushAsync(CancellationToken cancellationToken)
     {
         var batch = Interlocked.Exchange(ref _pending, new ConcurrentDictionary<string, DateTimeOffset>(StringComparer.Ordinal));
         if (batch.IsEmpty)
@@ -58,37 +61,6 @@ internal sealed class ApiKeyUsageRecorder(IServiceScopeFactory scopes, ILogger<A
                 logger.LogWarning(exception, "Could not record the last use of {Count} key(s); will retry.", items.Count - i);
                 return;
             }
-        }
-    }
-
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(FlushInterval);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
-            {
-                await FlushAsync(stoppingToken);
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            // Stopping: the final flush happens in StopAsync.
-        }
-    }
-
-    public override async Task StopAsync(CancellationToken cancellationToken)
-    {
-        await base.StopAsync(cancellationToken);
-        try
-        {
-            await FlushAsync(cancellationToken);
-        }
-        catch (ObjectDisposedException exception)
-        {
-            // Note: the host stops hosted services before disposing its services; only a host torn down out of
-            // order (some test harnesses) gets here.
-            logger.LogWarning(exception, "The last-used times of {Count} key(s) could not be written at shutdown.", _pending.Count);
         }
     }
 }

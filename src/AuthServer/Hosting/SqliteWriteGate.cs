@@ -120,24 +120,14 @@ internal sealed class SqliteWriteGate : DbCommandInterceptor, IDbConnectionInter
 
     public override InterceptionResult<int> NonQueryExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<int> result)
     {
-        if (IsWrite(command, eventData))
-        {
-            Enter();
-            _commands.AddOrUpdate(command, Marker);
-        }
-
+        BeginCommand(command, eventData);
         return result;
     }
 
     public override async ValueTask<InterceptionResult<int>> NonQueryExecutingAsync(
         DbCommand command, CommandEventData eventData, InterceptionResult<int> result, CancellationToken cancellationToken = default)
     {
-        if (IsWrite(command, eventData))
-        {
-            await EnterAsync(cancellationToken);
-            _commands.AddOrUpdate(command, Marker);
-        }
-
+        await BeginCommandAsync(command, eventData, cancellationToken);
         return result;
     }
 
@@ -157,24 +147,14 @@ internal sealed class SqliteWriteGate : DbCommandInterceptor, IDbConnectionInter
     public override InterceptionResult<DbDataReader> ReaderExecuting(
         DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result)
     {
-        if (IsWrite(command, eventData))
-        {
-            Enter();
-            _commands.AddOrUpdate(command, Marker);
-        }
-
+        BeginCommand(command, eventData);
         return result;
     }
 
     public override async ValueTask<InterceptionResult<DbDataReader>> ReaderExecutingAsync(
         DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result, CancellationToken cancellationToken = default)
     {
-        if (IsWrite(command, eventData))
-        {
-            await EnterAsync(cancellationToken);
-            _commands.AddOrUpdate(command, Marker);
-        }
-
+        await BeginCommandAsync(command, eventData, cancellationToken);
         return result;
     }
 
@@ -199,6 +179,24 @@ internal sealed class SqliteWriteGate : DbCommandInterceptor, IDbConnectionInter
     {
         EndCommand(command);
         return Task.CompletedTask;
+    }
+
+    private void BeginCommand(DbCommand command, CommandEventData eventData)
+    {
+        if (IsWrite(command, eventData))
+        {
+            Enter();
+            _commands.AddOrUpdate(command, Marker);
+        }
+    }
+
+    private async ValueTask BeginCommandAsync(DbCommand command, CommandEventData eventData, CancellationToken cancellationToken)
+    {
+        if (IsWrite(command, eventData))
+        {
+            await EnterAsync(cancellationToken);
+            _commands.AddOrUpdate(command, Marker);
+        }
     }
 
     private void EndCommand(DbCommand command)

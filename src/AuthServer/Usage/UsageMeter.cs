@@ -1,5 +1,6 @@
 using AuthServer.ApiKeys;
 using AuthServer.Data;
+using AuthServer.Hosting;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -16,7 +17,7 @@ internal readonly record struct UsageKey(string AccountId, string Credential, lo
 /// Suspicious-activity events (<see cref="SuspiciousActivity"/>) travel the same way.
 /// </summary>
 internal sealed class UsageMeter(
-    IServiceScopeFactory scopes, IOptions<UsageOptions> options, TimeProvider clock, ILogger<UsageMeter> logger) : BackgroundService
+    IServiceScopeFactory scopes, IOptions<UsageOptions> options, TimeProvider clock, ILogger<UsageMeter> logger) : BatchWriter(logger)
 {
     private readonly Lock _gate = new();
     private Dictionary<UsageKey, long> _pending = [];
@@ -41,7 +42,9 @@ internal sealed class UsageMeter(
     }
 
     /// <summary>Writes what was counted so far; what cannot be written is kept for the next call.</summary>
-    public async Task FlushAsync(CancellationToken cancellationToken)
+    protected override TimeSpan Interval => options.Value.FlushInterval;
+
+    public override async Task FlushAsync(CancellationToken cancellationToken)
     {
         Dictionary<UsageKey, long> batch;
         List<AuditEvent> alerts;
@@ -116,35 +119,6 @@ internal sealed class UsageMeter(
             }
 
             _alerts.AddRange(alerts);
-        }
-    }
-
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(options.Value.FlushInterval, clock);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
-            {
-                await FlushAsync(stoppingToken);
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            // Stopping: the final flush happens in StopAsync.
-        }
-    }
-
-    public override async Task StopAsync(CancellationToken cancellationToken)
-    {
-        await base.StopAsync(cancellationToken);
-        try
-        {
-            await FlushAsync(CancellationToken.None);
-        }
-        catch (ObjectDisposedException exception)
-        {
-            logger.LogWarning(exception, "Usage counted since the last flush could not be written at shutdown.");
         }
     }
 }
