@@ -117,7 +117,9 @@ internal static class OAuthServerExtensions
                 }
             })
 
-            // Tokens issued here are validated in-process for the platform API and the userinfo endpoint.
+            // Note: the platform API checks its access tokens with AccessTokenValidator, not with this stack. It stays
+            // registered because removing it measured slower, not faster, on the token endpoint (two alternating A/B
+            // pairs, about 20%); why is not understood yet.
             .AddValidation(options =>
             {
                 options.UseLocalServer();
