@@ -1,10 +1,8 @@
 using System.Security.Claims;
 using System.Text.Json.Serialization;
-using AuthServer.Data;
 using AuthServer.OAuth;
+using AuthServer.RateLimiting;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Identity;
-using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
 using OpenIddict.Abstractions;
 using static OpenIddict.Abstractions.OpenIddictConstants;
@@ -33,7 +31,6 @@ internal static class PlatformApiExtensions
             .ValidateOnStart();
         services.AddSingleton<ModelList>();
         services.AddSingleton<AccessTokenValidator>();
-        services.AddSingleton<ProfileCache>();
         return services;
     }
 
@@ -50,9 +47,10 @@ internal static class PlatformApiExtensions
 
     /// <summary>The caller's own account: <c>id</c>, <c>email</c>, <c>name</c> (for an API key, its owner's).</summary>
     private static async Task<Results<Ok<UserProfile>, PlatformErrorResult>> GetProfileAsync(
-        ClaimsPrincipal principal, ProfileCache profiles)
+        ClaimsPrincipal principal, PayerResolver accounts, CancellationToken cancellationToken)
     {
-        var profile = principal.GetClaim(Claims.Subject) is { } subject ? await profiles.GetAsync(subject) : null;
+        // Remembered with the account's tier (RateLimits:PayerCacheDuration): no database read per call.
+        var profile = principal.GetClaim(Claims.Subject) is { } subject ? await accounts.ProfileAsync(subject, cancellationToken) : null;
         if (profile is null)
         {
             return new PlatformErrorResult(
@@ -74,40 +72,6 @@ internal static class PlatformApiExtensions
             .RequireAuthenticatedUser()
             .RequireAssertion(context => anyOf.Any(context.User.HasScope)));
     }
-}
-
-/// <summary>
-/// The profiles <c>/v1/user/profile</c> returns, remembered for <see cref="RateLimiting.RateLimitOptions.PayerCacheDuration"/>
-/// (like an account's tier), so that the endpoint does not read the database on every call. A name or email changed
-/// on another node shows within that time.
-/// </summary>
-internal sealed class ProfileCache(IServiceScopeFactory scopes, IOptions<RateLimiting.RateLimitOptions> options) : IDisposable
-{
-    private readonly MemoryCache _cache = new(new MemoryCacheOptions { SizeLimit = 100_000 });
-
-    public async ValueTask<UserProfile?> GetAsync(string userId)
-    {
-        if (_cache.TryGetValue(userId, out UserProfile? profile))
-        {
-            return profile;
-        }
-
-        await using var scope = scopes.CreateAsyncScope();
-        var user = await scope.ServiceProvider.GetRequiredService<UserManager<ApplicationUser>>().FindByIdAsync(userId);
-        profile = user is null ? null : new UserProfile(user.Id, user.Email, user.DisplayName ?? user.UserName);
-        if (options.Value.PayerCacheDuration > TimeSpan.Zero)
-        {
-            _cache.Set(userId, profile, new MemoryCacheEntryOptions
-            {
-                AbsoluteExpirationRelativeToNow = options.Value.PayerCacheDuration,
-                Size = 1,
-            });
-        }
-
-        return profile;
-    }
-
-    public void Dispose() => _cache.Dispose();
 }
 
 /// <summary>The catalogue in the list shape clients of model APIs expect, built and serialized once from configuration.</summary>

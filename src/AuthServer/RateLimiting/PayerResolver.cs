@@ -20,7 +20,7 @@ namespace AuthServer.RateLimiting;
 internal sealed record Payer(string LimitKey, string AccountId, string Credential, string Tier, int Limit);
 
 /// <summary>
-/// Resolves the paying account of a call: an API key's owner; for an access token, the developer who registered
+/// Resolves the paying account of a call (and remembers the account's profile with it): an API key's owner; for an access token, the developer who registered
 /// the client, or the client itself when an admin registered it (it carries its own tier). Tiers and ownership are
 /// cached for <see cref="RateLimitOptions.PayerCacheDuration"/>, so the hot path does no database work, and a
 /// tier change made on this node is applied at once (<see cref="ForgetAccount"/>).
@@ -29,7 +29,8 @@ internal sealed class PayerResolver(IServiceScopeFactory scopes, IOptions<RateLi
 {
     private readonly MemoryCache _cache = new(new MemoryCacheOptions { SizeLimit = 100_000 });
 
-    private sealed record AccountLimit(string Tier, int Limit);
+    /// <summary>What a node remembers of an account: its limit, and the profile <c>/v1/user/profile</c> returns.</summary>
+    private sealed record AccountLimit(string Tier, int Limit, UserProfile? Profile = null);
 
     private sealed record ClientBilling(string? OwnerId, AccountLimit? Own);
 
@@ -64,6 +65,10 @@ internal sealed class PayerResolver(IServiceScopeFactory scopes, IOptions<RateLi
     public async ValueTask<(string Tier, int Limit)?> AccountLimitAsync(string accountId, CancellationToken cancellationToken) =>
         await AccountAsync(accountId, cancellationToken) is { } limit ? (limit.Tier, limit.Limit) : null;
 
+    /// <summary>The profile of an account, from the same cached read as its tier (no database read per call).</summary>
+    public async ValueTask<UserProfile?> ProfileAsync(string accountId, CancellationToken cancellationToken) =>
+        (await AccountAsync(accountId, cancellationToken))?.Profile;
+
     public void ForgetAccount(string accountId) => _cache.Remove("account:" + accountId);
 
     public void ForgetClient(string clientId) => _cache.Remove("client:" + clientId);
@@ -80,9 +85,14 @@ internal sealed class PayerResolver(IServiceScopeFactory scopes, IOptions<RateLi
         var context = scope.ServiceProvider.GetRequiredService<AuthDbContext>();
         var account = await context.Users.AsNoTracking()
             .Where(user => user.Id == accountId)
-            .Select(user => new { user.Tier, user.RequestsPerMinute })
+            .Select(user => new { user.Id, user.Tier, user.RequestsPerMinute, user.Email, user.DisplayName, user.UserName })
             .SingleOrDefaultAsync(cancellationToken);
-        var limit = account is null ? null : new AccountLimit(account.Tier, options.Value.LimitOf(account.Tier, account.RequestsPerMinute));
+        var limit = account is null
+            ? null
+            : new AccountLimit(
+                account.Tier,
+                options.Value.LimitOf(account.Tier, account.RequestsPerMinute),
+                new UserProfile(account.Id, account.Email, account.DisplayName ?? account.UserName));
         Remember(cacheKey, limit);
         return limit;
     }

@@ -139,6 +139,31 @@ public sealed class MultiNodeTests(TwoNodes nodes) : IClassFixture<TwoNodes>
         Assert.Equal(RateLimitedServer.Free, shared.Count(r => r.StatusCode == HttpStatusCode.OK));
     }
 
+    [Fact]
+    public async Task RedisUnreachableAtStart_TheNodeStillServes_OnItsOwnLimit_AndSaysDegraded()
+    {
+        var closedPort = ServerProcessPort();
+        await using var node = new ConfiguredAuthServerFactory(TestDatabase.NewSqlitePath(), new Dictionary<string, string?>(RateLimitedServer.Settings)
+        {
+            ["RateLimits:Redis"] = $"127.0.0.1:{closedPort}",
+        });
+        using var account = await TestAccount.CreateAsync(node);
+        using var api = node.CreateApiClient();
+
+        var responses = await Calls.ManyAsync(api, account.Key, RateLimitedServer.Free + 1);
+
+        Assert.Equal(RateLimitedServer.Free, responses.Count(r => r.StatusCode == HttpStatusCode.OK));
+        Assert.Equal(HttpStatusCode.TooManyRequests, responses[^1].StatusCode);
+        Assert.Equal("Degraded", await api.GetStringAsync("/readyz"));
+    }
+
+    private static int ServerProcessPort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
     private static async Task WaitUntilHealthyAsync(HttpClient api)
     {
         var deadline = DateTime.UtcNow.AddSeconds(20);

@@ -1,4 +1,3 @@
-using System.Net.Http.Headers;
 using AuthServer.Clients;
 using AuthServer.Data;
 using AuthServer.Tests.Infrastructure;
@@ -77,6 +76,4 @@ internal static class Calls
 
     public static int IntHeader(HttpResponseMessage response, string name) =>
         int.Parse(Header(response, name), System.Globalization.CultureInfo.InvariantCulture);
-
-    public static AuthenticationHeaderValue Bearer(string credential) => new("Bearer", credential);
 }

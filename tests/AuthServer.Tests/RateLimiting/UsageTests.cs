@@ -68,6 +68,30 @@ public sealed class UsageTests(RateLimitedServer server) : IClassFixture<RateLim
     }
 
     [Fact]
+    public async Task FlushThatFails_KeepsTheCounts_ForTheNextFlush()
+    {
+        using var account = await TestAccount.CreateAsync(server);
+        using var api = server.CreateApiClient();
+        await Calls.ManyAsync(api, account.Key, 5);
+
+        // A fault the flush meets: its table cannot be written (as if the database were unreachable).
+        await SqlAsync("ALTER TABLE \"UsageRecords\" RENAME TO \"UsageRecordsAway\"");
+        try
+        {
+            await FlushAsync();
+        }
+        finally
+        {
+            await SqlAsync("ALTER TABLE \"UsageRecordsAway\" RENAME TO \"UsageRecords\"");
+        }
+
+        Assert.Empty(await RecordsAsync(account.Id));
+        await Calls.ManyAsync(api, account.Key, 2);
+        await FlushAsync();
+        Assert.Equal(7, (await RecordsAsync(account.Id)).Sum(r => r.Count));
+    }
+
+    [Fact]
     public async Task AdminUsage_ReportsAnAccountsCalls_AndRefusesBadRanges()
     {
         using var account = await TestAccount.CreateAsync(server);
@@ -163,6 +187,12 @@ public sealed class UsageTests(RateLimitedServer server) : IClassFixture<RateLim
     }
 
     private Task FlushAsync() => server.Services.GetRequiredService<UsageMeter>().FlushAsync(CancellationToken.None);
+
+    private async Task SqlAsync(string sql)
+    {
+        await using var scope = server.Services.CreateAsyncScope();
+        await scope.ServiceProvider.GetRequiredService<AuthDbContext>().Database.ExecuteSqlRawAsync(sql);
+    }
 
     private async Task<List<UsageRecord>> RecordsAsync(string accountId)
     {
