@@ -53,7 +53,8 @@ try
     app.UseTransport();
     app.UseOAuthErrorPages();
     // The platform API (/v1) is the hot path: it skips what only pages and the OAuth endpoints need (static files,
-    // the session cookie, OpenIddict's per-request endpoint dispatch) and authenticates its own bearer credential.
+    // the session cookie, OpenIddict's per-request endpoint dispatch); its gate authenticates the bearer credential,
+    // checks the endpoint's scopes and applies the rate limit (the authorization middleware finds no policy there).
     app.UseWhen(context => !PlatformApiExtensions.IsPlatformApi(context.Request.Path), pages => pages.UseStaticFiles());
     app.UseRouting();
     app.UseOAuthRequestLimits();
@@ -64,7 +65,7 @@ try
     // Note: WebApplication adds UseAuthentication at the very start of the pipeline (ahead of the forwarded headers)
     // unless it sees it called; called inside a branch it is not seen, so say so with the flag it looks for.
     ((IApplicationBuilder)app).Properties["__AuthenticationMiddlewareSet"] = true;
-    app.UsePlatformRateLimits();
+    app.UsePlatformGate();
     app.UseAuthorization();
 
     app.MapAccountPages();

@@ -1,10 +1,9 @@
-using System.Security.Claims;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
-using OpenIddict.Abstractions;
 using OpenIddict.Server;
 using AuthServer.OAuth;
 using static OpenIddict.Abstractions.OpenIddictConstants;
@@ -27,13 +26,13 @@ internal sealed class AccessTokenValidator(
     private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
     private readonly MemoryCache _validated = new(new MemoryCacheOptions { SizeLimit = 50_000 });
 
-    private sealed record Validated(IReadOnlyList<Claim> Claims, DateTimeOffset ExpiresAt);
+    private sealed record Validated(PlatformCaller Caller, DateTimeOffset ExpiresAt);
 
-    /// <summary>The caller's identity, or <see langword="null"/> when the token is not a valid access token of ours.</summary>
-    public async ValueTask<ClaimsIdentity?> ValidateAsync(string token, string requestIssuer, string scheme)
+    /// <summary>The caller, or <see langword="null"/> when the token is not a valid access token of ours.</summary>
+    public async ValueTask<PlatformCaller?> ValidateAsync(string token, string requestIssuer)
     {
         var now = clock.GetUtcNow();
-        var key = Convert.ToBase64String(SHA256.HashData(System.Text.Encoding.ASCII.GetBytes(token)));
+        var key = Convert.ToBase64String(SHA256.HashData(MemoryMarshal.AsBytes(token.AsSpan())));
         if (!_validated.TryGetValue(key, out Validated? validated) || validated!.ExpiresAt <= now)
         {
             var result = await _handler.ValidateTokenAsync(token, Parameters(requestIssuer));
@@ -42,24 +41,12 @@ internal sealed class AccessTokenValidator(
                 return null;
             }
 
-            validated = new Validated([.. result.ClaimsIdentity.Claims], new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero));
+            validated = new Validated(PlatformCaller.FromAccessToken(result.ClaimsIdentity.Claims), new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero));
             var until = validated.ExpiresAt < now + MaxCacheTime ? validated.ExpiresAt : now + MaxCacheTime;
             _validated.Set(key, validated, new MemoryCacheEntryOptions { AbsoluteExpiration = until, Size = 1 });
         }
 
-        var identity = new ClaimsIdentity(scheme, Claims.Name, Claims.Role);
-        foreach (var claim in validated.Claims)
-        {
-            if (claim.Type != Claims.Scope)
-            {
-                identity.AddClaim(new Claim(claim.Type, claim.Value, claim.ValueType));
-            }
-        }
-
-        // Scopes travel as one space-separated "scope" claim (RFC 9068); the platform checks them one by one.
-        identity.SetScopes(validated.Claims.Where(claim => claim.Type == Claims.Scope)
-            .SelectMany(claim => claim.Value.Split(' ', StringSplitOptions.RemoveEmptyEntries)));
-        return identity;
+        return validated.Caller;
     }
 
     private TokenValidationParameters Parameters(string requestIssuer) => new()

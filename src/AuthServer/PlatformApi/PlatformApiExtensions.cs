@@ -1,10 +1,7 @@
-using System.Security.Claims;
 using System.Text.Json.Serialization;
 using AuthServer.OAuth;
 using AuthServer.RateLimiting;
-using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
-using OpenIddict.Abstractions;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 
 namespace AuthServer.PlatformApi;
@@ -14,6 +11,7 @@ internal static class PlatformApiExtensions
 {
     public static IServiceCollection AddPlatformApi(this IServiceCollection services)
     {
+        // The admin API's bearer callers authenticate through this scheme; /v1 reads its credential in its own gate.
         services.AddAuthentication()
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, PlatformBearerHandler>(
                 PlatformBearerHandler.SchemeName, configureOptions: null);
@@ -31,47 +29,64 @@ internal static class PlatformApiExtensions
             .ValidateOnStart();
         services.AddSingleton<ModelList>();
         services.AddSingleton<AccessTokenValidator>();
+        services.AddSingleton<PlatformCredentials>();
         return services;
     }
 
+    /// <summary>
+    /// The <c>/v1</c> endpoints. They run behind the platform gate (<see cref="PlatformGate"/>), which has already
+    /// authenticated the caller, charged the call to its payer and checked the endpoint's <see cref="RequiredScopes"/>;
+    /// they are plain request delegates, the cheapest kind ASP.NET Core runs.
+    /// </summary>
     public static IEndpointRouteBuilder MapPlatformApi(this IEndpointRouteBuilder endpoints)
     {
         var v1 = endpoints.MapGroup("/v1").WithTags("Platform API");
+        var models = endpoints.ServiceProvider.GetRequiredService<ModelList>();
 
-        v1.MapGet("/models", (ModelList models) => TypedResults.Bytes(models.Json, "application/json; charset=utf-8"))
-            .RequireScopes(PlatformScopes.Read);
+        v1.MapGet("/models", context =>
+        {
+            context.Response.ContentType = JsonContentType;
+            return context.Response.Body.WriteAsync(models.Json, context.RequestAborted).AsTask();
+        }).RequireScopes(PlatformScopes.Read);
         v1.MapGet("/user/profile", GetProfileAsync).RequireScopes(PlatformScopes.Read, Scopes.Profile);
 
         return endpoints;
     }
 
+    private const string JsonContentType = "application/json; charset=utf-8";
+
     /// <summary>The caller's own account: <c>id</c>, <c>email</c>, <c>name</c> (for an API key, its owner's).</summary>
-    private static async Task<Results<Ok<UserProfile>, PlatformErrorResult>> GetProfileAsync(
-        ClaimsPrincipal principal, PayerResolver accounts, CancellationToken cancellationToken)
+    private static async Task GetProfileAsync(HttpContext context)
     {
         // Remembered with the account's tier (RateLimits:PayerCacheDuration): no database read per call.
-        var profile = principal.GetClaim(Claims.Subject) is { } subject ? await accounts.ProfileAsync(subject, cancellationToken) : null;
+        var accounts = context.RequestServices.GetRequiredService<PayerResolver>();
+        var profile = context.Features.Get<PlatformCaller>()?.Subject is { } subject
+            ? await accounts.ProfileAsync(subject, context.RequestAborted)
+            : null;
         if (profile is null)
         {
-            return new PlatformErrorResult(
-                StatusCodes.Status401Unauthorized, PlatformErrors.InvalidToken, "The account behind this credential no longer exists.");
+            await PlatformErrors.WriteAsync(
+                context, StatusCodes.Status401Unauthorized, PlatformErrors.InvalidToken, "The account behind this credential no longer exists.");
+            return;
         }
 
-        return TypedResults.Ok(profile);
+        await context.Response.WriteAsJsonAsync(profile, PlatformJsonContext.Default.UserProfile, JsonContentType, context.RequestAborted);
     }
+
+    /// <summary>Goes after routing (it reads the endpoint's <see cref="RequiredScopes"/>): every <c>/v1</c> call passes the gate.</summary>
+    public static IApplicationBuilder UsePlatformGate(this IApplicationBuilder app) =>
+        app.UseWhen(context => IsPlatformApi(context.Request.Path), branch => branch.UseMiddleware<PlatformGate>());
 
     /// <summary>Whether a request is for the platform API (<c>/v1</c>).</summary>
     public static bool IsPlatformApi(PathString path) => path.StartsWithSegments("/v1", StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>Requires a bearer credential of the platform scheme carrying any one of <paramref name="anyOf"/>.</summary>
-    public static RouteHandlerBuilder RequireScopes(this RouteHandlerBuilder builder, params string[] anyOf)
-    {
+    /// <summary>
+    /// Requires a platform credential carrying any one of <paramref name="anyOf"/>; the gate in front of <c>/v1</c>
+    /// enforces it (401 without a valid credential, 403 without the scope).
+    /// </summary>
+    public static TBuilder RequireScopes<TBuilder>(this TBuilder builder, params string[] anyOf)
+        where TBuilder : IEndpointConventionBuilder =>
         builder.WithMetadata(new RequiredScopes(anyOf));
-        return builder.RequireAuthorization(policy => policy
-            .AddAuthenticationSchemes(PlatformBearerHandler.SchemeName)
-            .RequireAuthenticatedUser()
-            .RequireAssertion(context => anyOf.Any(context.User.HasScope)));
-    }
 }
 
 /// <summary>The catalogue in the list shape clients of model APIs expect, built and serialized once from configuration.</summary>
@@ -82,7 +97,7 @@ internal sealed class ModelList(IOptions<ModelCatalogOptions> catalog)
         [.. catalog.Value.Models.Select(model => new ModelResponse(model.Id, "model", model.Created, model.OwnedBy))]);
 
     /// <summary>The response body, serialized once: the catalogue only changes with the configuration.</summary>
-    public byte[] Json => _json ??= System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(Response, PlatformJsonContext.Default.ModelListResponse);
+    public ReadOnlyMemory<byte> Json => _json ??= System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(Response, PlatformJsonContext.Default.ModelListResponse);
 
     private byte[]? _json;
 }

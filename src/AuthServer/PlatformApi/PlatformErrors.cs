@@ -33,6 +33,20 @@ internal static class PlatformErrors
             new ErrorEnvelope(new ErrorBody(type, message)), PlatformJsonContext.Default.ErrorEnvelope);
     }
 
+    /// <summary>503 with <c>Retry-After</c>: never 401 here, since a client told its key is invalid would throw a good key away.</summary>
+    public static Task WriteUnavailableAsync(HttpContext context)
+    {
+        context.Response.Headers.RetryAfter = "5";
+        return WriteAsync(
+            context, StatusCodes.Status503ServiceUnavailable, ServiceUnavailable, "Credentials cannot be checked right now; retry shortly.");
+    }
+
+    /// <summary>403 <c>insufficient_scope</c>, naming the scopes that would do (RFC 6750 section 3).</summary>
+    public static Task WriteForbiddenAsync(HttpContext context, RequiredScopes required) =>
+        WriteAsync(
+            context, StatusCodes.Status403Forbidden, InsufficientScope,
+            $"This endpoint requires one of these scopes: {string.Join(' ', required.AnyOf)}.", required.AnyOf);
+
     internal sealed record ErrorEnvelope([property: JsonPropertyName("error")] ErrorBody Error);
 
     internal sealed record ErrorBody(
@@ -46,9 +60,13 @@ internal sealed class PlatformErrorResult(int status, string type, string messag
     public Task ExecuteAsync(HttpContext httpContext) => PlatformErrors.WriteAsync(httpContext, status, type, message);
 }
 
-/// <summary>Scopes an endpoint requires; any one of them is enough.</summary>
+/// <summary>
+/// Scopes a <c>/v1</c> endpoint requires, any one of them being enough; the gate in front of <c>/v1</c> refuses calls
+/// without a valid credential (401) or without one of these scopes (403).
+/// </summary>
 internal sealed record RequiredScopes(IReadOnlyList<string> AnyOf);
 
 [JsonSerializable(typeof(PlatformErrors.ErrorEnvelope))]
 [JsonSerializable(typeof(ModelListResponse))]
+[JsonSerializable(typeof(UserProfile))]
 internal sealed partial class PlatformJsonContext : JsonSerializerContext;

@@ -1,11 +1,8 @@
-using System.Security.Claims;
 using AuthServer.Data;
 using AuthServer.PlatformApi;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
-using OpenIddict.Abstractions;
-using static OpenIddict.Abstractions.OpenIddictConstants;
 
 namespace AuthServer.RateLimiting;
 
@@ -30,22 +27,24 @@ internal sealed class PayerResolver(IServiceScopeFactory scopes, IOptions<RateLi
     private readonly MemoryCache _cache = new(new MemoryCacheOptions { SizeLimit = 100_000 });
 
     /// <summary>What a node remembers of an account: its limit, and the profile <c>/v1/user/profile</c> returns.</summary>
-    private sealed record AccountLimit(string Tier, int Limit, UserProfile? Profile = null);
+    /// <param name="LimitKey">The counter its calls are charged to, built once.</param>
+    /// <param name="Tier">The tier's name.</param>
+    /// <param name="Limit">Requests per minute.</param>
+    /// <param name="Profile">What <c>/v1/user/profile</c> returns (accounts only).</param>
+    private sealed record AccountLimit(string LimitKey, string Tier, int Limit, UserProfile? Profile = null);
 
     private sealed record ClientBilling(string? OwnerId, AccountLimit? Own);
 
     /// <summary>The payer, or <see langword="null"/> when the credential names no account or client that exists.</summary>
-    public async ValueTask<Payer?> ResolveAsync(ClaimsPrincipal principal, CancellationToken cancellationToken)
+    public async ValueTask<Payer?> ResolveAsync(PlatformCaller caller, CancellationToken cancellationToken)
     {
-        if (principal.GetClaim(PlatformBearerHandler.ApiKeyIdClaim) is { } keyId)
+        if (caller.KeyId is not null)
         {
-            var owner = principal.GetClaim(Claims.Subject);
-            var limit = owner is null ? null : await AccountAsync(owner, cancellationToken);
-            return limit is null ? null : new Payer("account:" + owner, owner!, "key:" + keyId, limit.Tier, limit.Limit);
+            var limit = caller.Subject is { } owner ? await AccountAsync(owner, cancellationToken) : null;
+            return limit is null ? null : new Payer(limit.LimitKey, caller.Subject!, caller.Credential, limit.Tier, limit.Limit);
         }
 
-        var clientId = principal.GetClaim(Claims.ClientId) ?? principal.GetPresenters().FirstOrDefault();
-        if (clientId is null)
+        if (caller.ClientId is not { } clientId)
         {
             return null;
         }
@@ -54,11 +53,11 @@ internal sealed class PayerResolver(IServiceScopeFactory scopes, IOptions<RateLi
         if (billing.OwnerId is { } ownerId)
         {
             var limit = await AccountAsync(ownerId, cancellationToken);
-            return limit is null ? null : new Payer("account:" + ownerId, ownerId, "client:" + clientId, limit.Tier, limit.Limit);
+            return limit is null ? null : new Payer(limit.LimitKey, ownerId, caller.Credential, limit.Tier, limit.Limit);
         }
 
         var own = billing.Own!;
-        return new Payer("client:" + clientId, "", "client:" + clientId, own.Tier, own.Limit);
+        return new Payer(own.LimitKey, "", caller.Credential, own.Tier, own.Limit);
     }
 
     /// <summary>The tier and limit of an account (cached).</summary>
@@ -90,6 +89,7 @@ internal sealed class PayerResolver(IServiceScopeFactory scopes, IOptions<RateLi
         var limit = account is null
             ? null
             : new AccountLimit(
+                cacheKey,
                 account.Tier,
                 options.Value.LimitOf(account.Tier, account.RequestsPerMinute),
                 new UserProfile(account.Id, account.Email, account.DisplayName ?? account.UserName));
@@ -118,7 +118,7 @@ internal sealed class PayerResolver(IServiceScopeFactory scopes, IOptions<RateLi
         {
             var tier = await context.ClientTiers.AsNoTracking().SingleOrDefaultAsync(t => t.ClientId == clientId, cancellationToken);
             var name = tier?.Tier ?? AccountTiers.Free;
-            billing = new ClientBilling(null, new AccountLimit(name, options.Value.LimitOf(name, tier?.RequestsPerMinute)));
+            billing = new ClientBilling(null, new AccountLimit(cacheKey, name, options.Value.LimitOf(name, tier?.RequestsPerMinute)));
         }
 
         Remember(cacheKey, billing);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using AuthServer.Health;
 using AuthServer.OAuth;
+using AuthServer.PlatformApi;
 using AuthServer.Usage;
 using Microsoft.Extensions.Options;
 
@@ -71,12 +72,6 @@ internal static class RateLimitingExtensions
                 }
             }));
 
-    /// <summary>Goes after authentication: <c>/v1</c> calls pass the tier limiter and are metered.</summary>
-    public static IApplicationBuilder UsePlatformRateLimits(this IApplicationBuilder app) =>
-        app.UseWhen(
-            context => context.Request.Path.StartsWithSegments("/v1", StringComparison.OrdinalIgnoreCase),
-            branch => branch.UseMiddleware<PlatformRateLimiting>());
-
     private sealed class DescribedValidation<T>(Func<T, string?> validate) : IValidateOptions<T>
         where T : class
     {
@@ -109,5 +104,5 @@ internal sealed class FailureLimits(IRateLimitStore store, IOptions<RateLimitOpt
         _ => options.Value.KeyFailuresPerMinute,
     };
 
-    private static string Key(string kind, HttpContext context) => kind + "fail:" + PlatformRateLimiting.ClientIp(context);
+    private static string Key(string kind, HttpContext context) => kind + "fail:" + PlatformGate.ClientIp(context);
 }

@@ -1,0 +1,149 @@
+using System.Globalization;
+using AuthServer.ApiKeys;
+using AuthServer.RateLimiting;
+using AuthServer.Usage;
+
+namespace AuthServer.PlatformApi;
+
+/// <summary>
+/// The gate in front of <c>/v1</c>, and the whole of its security: reads the bearer credential, refuses a call to an
+/// endpoint with <see cref="RequiredScopes"/> without a valid one (401, or 503 when the credential store is down),
+/// charges each authenticated call to its paying account's limit and answers 429 past it, refuses a caller without
+/// one of the endpoint's scopes (403), puts <c>X-RateLimit-*</c> on every response of an authenticated call, counts
+/// usage, and feeds the activity monitor. A client IP that keeps failing authentication is refused before its
+/// credentials are even looked at.
+/// It stands in for ASP.NET Core's authentication and authorization middleware on this path (they run per request
+/// and cost more than the rest of a <c>/v1</c> call): the caller is built once per credential and shared.
+/// A rejected call does no database work: the credential and the payer come from the node's caches and the counters
+/// from memory or Redis.
+/// </summary>
+internal sealed class PlatformGate(
+    RequestDelegate next,
+    PlatformCredentials credentials,
+    IRateLimitStore limits,
+    PayerResolver payers,
+    UsageMeter usage,
+    SuspiciousActivity activity,
+    FailureLimits failureLimits,
+    ILogger<PlatformGate> logger)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var required = context.GetEndpoint()?.Metadata.GetMetadata<RequiredScopes>();
+        var hasCredential = !string.IsNullOrEmpty(context.Request.Headers.Authorization);
+        if (hasCredential)
+        {
+            var gate = await failureLimits.CheckAsync(FailureLimits.ApiKey, context, context.RequestAborted);
+            if (!gate.Admitted)
+            {
+                await RejectAsync(context, gate, "Too many failed authentications from this address; retry later.");
+                return;
+            }
+        }
+
+        var authentication = await credentials.AuthenticateAsync(context.Request, context.RequestAborted);
+        if (authentication.Caller is not { } caller)
+        {
+            await RefuseAsync(context, authentication, required, hasCredential);
+            return;
+        }
+
+        Payer? payer;
+        try
+        {
+            payer = await payers.ResolveAsync(caller, context.RequestAborted);
+        }
+        catch (Exception exception) when (ApiKeyAuthenticator.IsDatabaseFailure(exception))
+        {
+            logger.LogError(exception, "The database could not be reached to find who pays for a call.");
+            await PlatformErrors.WriteUnavailableAsync(context);
+            return;
+        }
+
+        if (payer is null)
+        {
+            await PlatformErrors.WriteAsync(
+                context, StatusCodes.Status401Unauthorized, PlatformErrors.InvalidToken, "The account behind this credential no longer exists.");
+            return;
+        }
+
+        var decision = await limits.AcquireAsync(payer.LimitKey, payer.Limit, 1, context.RequestAborted);
+        var headers = context.Response.Headers;
+        headers["X-RateLimit-Limit"] = decision.Limit.ToString(CultureInfo.InvariantCulture);
+        headers["X-RateLimit-Remaining"] = decision.Remaining.ToString(CultureInfo.InvariantCulture);
+        headers["X-RateLimit-Reset"] = decision.ResetSeconds.ToString(CultureInfo.InvariantCulture);
+        if (!decision.Admitted)
+        {
+            usage.Count(payer.AccountId, payer.Credential, StatusCodes.Status429TooManyRequests);
+            await RejectAsync(
+                context, decision,
+                $"Rate limit exceeded: the {payer.Tier} tier allows {payer.Limit} requests per minute. Retry after {decision.RetryAfterSeconds} s.");
+            return;
+        }
+
+        var status = StatusCodes.Status500InternalServerError;
+        try
+        {
+            if (required is not null && !caller.HasAnyScope(required.AnyOf))
+            {
+                await PlatformErrors.WriteForbiddenAsync(context, required);
+            }
+            else
+            {
+                context.User = caller.Principal;
+                context.Features.Set(caller);
+                await next(context);
+            }
+
+            status = context.Response.StatusCode;
+        }
+        finally
+        {
+            usage.Count(payer.AccountId, payer.Credential, status);
+            if (status is StatusCodes.Status401Unauthorized or StatusCodes.Status403Forbidden)
+            {
+                activity.Failure(ClientIp(context), caller.KeyId, payer.AccountId, status);
+            }
+
+            if (caller.KeyId is { } keyId)
+            {
+                activity.KeyUse(keyId, payer.AccountId, ClientIp(context));
+            }
+        }
+    }
+
+    /// <summary>
+    /// A call without a valid credential: a protected endpoint answers 401 (503 when the store is down); anything
+    /// else (a path that matches no endpoint) goes on, so it gets its 404. A failed credential counts against the
+    /// client IP's failure limit.
+    /// </summary>
+    private async Task RefuseAsync(HttpContext context, PlatformAuthResult authentication, RequiredScopes? required, bool hasCredential)
+    {
+        if (required is null)
+        {
+            await next(context);
+        }
+        else if (authentication.Failure == PlatformAuthFailure.Unavailable)
+        {
+            await PlatformErrors.WriteUnavailableAsync(context);
+        }
+        else
+        {
+            await PlatformErrors.WriteAsync(context, StatusCodes.Status401Unauthorized, PlatformErrors.InvalidToken, authentication.Message!);
+        }
+
+        if (hasCredential && context.Response.StatusCode == StatusCodes.Status401Unauthorized)
+        {
+            await failureLimits.RecordAsync(FailureLimits.ApiKey, context, context.RequestAborted);
+            activity.Failure(ClientIp(context), authentication.RefusedKey?.Id, authentication.RefusedKey?.OwnerId, StatusCodes.Status401Unauthorized);
+        }
+    }
+
+    private static Task RejectAsync(HttpContext context, RateLimitDecision decision, string message)
+    {
+        context.Response.Headers.RetryAfter = decision.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+        return PlatformErrors.WriteAsync(context, StatusCodes.Status429TooManyRequests, PlatformErrors.RateLimitExceeded, message);
+    }
+
+    internal static string ClientIp(HttpContext context) => context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+}
