@@ -76,12 +76,12 @@ internal sealed class Harness(BenchSettings settings) : IDisposable
         var app = await ClientAsync(cli, environment, "bench-web", ["--redirect-uri", Flows.RedirectUri, "--scope", "openid", "--scope", "profile", "--scope", "read", "--scope", "offline_access"]);
         foreach (var client in new[] { service, app })
         {
-            await Command.RunAsync("dotnet", [cli, "clients", "set-tier", "--client-id", client.Id, "--tier", "enterprise", "--requests-per-minute", "1000000"], environment);
+            await Command.RunAsync("dotnet", [cli, "clients", "set-tier", "--client-id", client.Id, "--tier", "enterprise", "--requests-per-minute", "100000000"], environment);
         }
 
         var email = $"bench-{Guid.NewGuid():N}@example.com";
         await Command.RunAsync("dotnet", [cli, "users", "create", "--email", email, "--password", BenchPassword], environment);
-        await Command.RunAsync("dotnet", [cli, "users", "set-tier", "--email", email, "--tier", "enterprise", "--requests-per-minute", "1000000"], environment);
+        await Command.RunAsync("dotnet", [cli, "users", "set-tier", "--email", email, "--tier", "enterprise", "--requests-per-minute", "100000000"], environment);
         var session = new WebSession(_http);
         await Flows.SignInAsync(session, email, BenchPassword);
         var apiKey = await Flows.CreateKeyAsync(session);

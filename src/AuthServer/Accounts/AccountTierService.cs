@@ -19,7 +19,7 @@ internal sealed class AccountTierService(
     AuditLog audit,
     PayerResolver payers)
 {
-    public const int MaxRequestsPerMinute = 1_000_000;
+    public const int MaxRequestsPerMinute = 100_000_000;
 
     /// <summary>Returns an error message, or <see langword="null"/> when the tier was set.</summary>
     public static string? Validate(string? tier, int? requestsPerMinute)

@@ -48,7 +48,8 @@ internal static class PlatformApiExtensions
             context.Response.ContentType = JsonContentType;
             return context.Response.Body.WriteAsync(models.Json, context.RequestAborted).AsTask();
         }).RequireScopes(PlatformScopes.Read);
-        v1.MapGet("/user/profile", GetProfileAsync).RequireScopes(PlatformScopes.Read, Scopes.Profile);
+        var accounts = endpoints.ServiceProvider.GetRequiredService<PayerResolver>();
+        v1.MapGet("/user/profile", context => GetProfileAsync(context, accounts)).RequireScopes(PlatformScopes.Read, Scopes.Profile);
 
         return endpoints;
     }
@@ -56,10 +57,9 @@ internal static class PlatformApiExtensions
     private const string JsonContentType = "application/json; charset=utf-8";
 
     /// <summary>The caller's own account: <c>id</c>, <c>email</c>, <c>name</c> (for an API key, its owner's).</summary>
-    private static async Task GetProfileAsync(HttpContext context)
+    private static async Task GetProfileAsync(HttpContext context, PayerResolver accounts)
     {
         // Remembered with the account's tier (RateLimits:PayerCacheDuration): no database read per call.
-        var accounts = context.RequestServices.GetRequiredService<PayerResolver>();
         var profile = context.Features.Get<PlatformCaller>()?.Subject is { } subject
             ? await accounts.ProfileAsync(subject, context.RequestAborted)
             : null;

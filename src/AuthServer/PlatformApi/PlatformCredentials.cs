@@ -137,8 +137,7 @@ internal sealed class PlatformCredentials(ApiKeyAuthenticator apiKeys, AccessTok
         var credential = header.AsSpan(BearerPrefix.Length).Trim().ToString();
         if (!ApiKeyFormat.LooksLikeKey(credential))
         {
-            var issuer = $"{request.Scheme}://{request.Host}{request.PathBase}/";
-            return await accessTokens.ValidateAsync(credential, issuer) is { } caller
+            return await accessTokens.ValidateAsync(credential, request) is { } caller
                 ? new PlatformAuthResult(caller, PlatformAuthFailure.None, null, null)
                 : PlatformAuthResult.Fail(PlatformAuthFailure.Invalid, "The access token is invalid or expired.");
         }
