@@ -125,6 +125,28 @@ internal static class Flows
         return JsonDocument.Parse(body).RootElement.Clone();
     }
 
+    /// <summary>
+    /// Introspects once and insists on <c>"active": true</c>: an introspection scenario must measure real answers, not
+    /// the cheap <c>{"active":false}</c> a server gives a caller that may not see the token.
+    /// </summary>
+    public static async Task EnsureActiveAsync(HttpClient http, Uri endpoint, Client client, string token)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, endpoint)
+        {
+            Content = new FormUrlEncodedContent([new("token", token), new("token_type_hint", "access_token")]),
+        };
+        request.Headers.Authorization = client.Basic;
+        request.Headers.Add("X-Forwarded-Proto", "https");
+        using var response = await http.SendAsync(request);
+        var body = await response.Content.ReadAsStringAsync();
+        if (response.StatusCode != HttpStatusCode.OK
+            || !JsonDocument.Parse(body).RootElement.TryGetProperty("active", out var active)
+            || active.ValueKind != JsonValueKind.True)
+        {
+            throw new InvalidOperationException($"introspection at {endpoint}: {(int)response.StatusCode} {body} (expected \"active\": true)");
+        }
+    }
+
     public static Task<JsonElement> RedeemAsync(HttpClient http, Client client, string code, Pkce pkce) =>
         TokenAsync(http, client,
         [

@@ -72,7 +72,8 @@ internal sealed class Harness(BenchSettings settings) : IDisposable
         // Seeding: clients through the CLI (as an operator would), people and keys through the pages.
         var cli = settings.ServerDll;
         var service = await ClientAsync(cli, environment, "bench-service", ["--grant", "client_credentials", "--scope", "read"]);
-        var resourceServer = await ClientAsync(cli, environment, "bench-resource-server", ["--grant", "client_credentials", "--scope", "read"]);
+        // The resource server introspects as the tokens' audience (README: "Validating tokens"), as the peer's does.
+        var resourceServer = await ClientAsync(cli, environment, "bench-resource-server", ["--grant", "client_credentials", "--scope", "read", "--client-id", "platform-api"]);
         var app = await ClientAsync(cli, environment, "bench-web", ["--redirect-uri", Flows.RedirectUri, "--scope", "openid", "--scope", "profile", "--scope", "read", "--scope", "offline_access"]);
         foreach (var client in new[] { service, app })
         {
@@ -106,6 +107,7 @@ internal sealed class Harness(BenchSettings settings) : IDisposable
             var lines = await MintAsync(email, app, expected, refresh: true);
             return LinesLoad(url, app, lines, "grant_type=refresh_token&%s");
         });
+        await Flows.EnsureActiveAsync(_http, new Uri(url, "/oauth/introspect"), resourceServer, serviceToken);
         await ScenarioAsync("introspection", "AuthServer", _ => Task.FromResult(
             IntrospectionLoad(new Uri(url, "/oauth/introspect"), resourceServer, serviceToken)));
         await ScenarioAsync("GET /v1/models (API key)", "AuthServer", _ => Task.FromResult(
@@ -185,6 +187,7 @@ internal sealed class Harness(BenchSettings settings) : IDisposable
         request.Headers.Authorization = service.Basic;
         using var response = await _http.SendAsync(request);
         var token = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("access_token").GetString()!;
+        await Flows.EnsureActiveAsync(_http, new Uri(peer.Address, "/token/introspection"), new Client("platform-api", resourceSecret), token);
         await ScenarioAsync("introspection", "oidc-provider", _ => Task.FromResult(
             IntrospectionLoad(new Uri(peer.Address, "/token/introspection"), new Client("platform-api", resourceSecret), token)));
     }

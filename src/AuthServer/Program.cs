@@ -60,6 +60,7 @@ try
     app.UseOAuthRequestLimits();
     app.UseTokenFailureLimits();
     app.UseApiKeyIntrospection();
+    app.UseIntrospectionCache();
     app.UseWhen(context => !PlatformApiExtensions.IsPlatformApi(context.Request.Path), pages => pages.UseAuthentication());
 
     // Note: WebApplication adds UseAuthentication at the very start of the pipeline (ahead of the forwarded headers)

@@ -1,5 +1,3 @@
-using System.Net.Http.Headers;
-using System.Text;
 using System.Text.Json.Serialization;
 using AuthServer.OAuth;
 using Microsoft.Extensions.Options;
@@ -79,33 +77,15 @@ internal static class ApiKeyIntrospection
     private static async Task<bool> IsAuthorizedCallerAsync(
         HttpContext context, IFormCollection form, IOpenIddictApplicationManager applications)
     {
-        string? clientId = form[Parameters.ClientId], secret = form[Parameters.ClientSecret];
-        if (AuthenticationHeaderValue.TryParse(context.Request.Headers.Authorization, out var header)
-            && string.Equals(header.Scheme, "Basic", StringComparison.OrdinalIgnoreCase)
-            && header.Parameter is { } parameter)
-        {
-            try
-            {
-                var pair = Encoding.UTF8.GetString(Convert.FromBase64String(parameter)).Split(':', 2);
-                (clientId, secret) = pair.Length == 2
-                    ? (Uri.UnescapeDataString(pair[0]), Uri.UnescapeDataString(pair[1]))
-                    : (null, null);
-            }
-            catch (FormatException)
-            {
-                return false;
-            }
-        }
-
-        if (string.IsNullOrEmpty(clientId) || string.IsNullOrEmpty(secret)
-            || await applications.FindByClientIdAsync(clientId, context.RequestAborted) is not { } application)
+        if (ClientCredentials.Read(context.Request, form) is not { } credentials
+            || await applications.FindByClientIdAsync(credentials.ClientId, context.RequestAborted) is not { } application)
         {
             return false;
         }
 
         return await applications.HasClientTypeAsync(application, ClientTypes.Confidential, context.RequestAborted)
             && await applications.HasPermissionAsync(application, Permissions.Endpoints.Introspection, context.RequestAborted)
-            && await applications.ValidateClientSecretAsync(application, secret, context.RequestAborted);
+            && await applications.ValidateClientSecretAsync(application, credentials.Secret, context.RequestAborted);
     }
 }
 

@@ -155,9 +155,14 @@ internal static class CommandLine
             AllowMultipleArgumentsPerToken = true,
         };
 
+        var clientId = new Option<string?>("--client-id")
+        {
+            Description = "Choose the client_id (default: generated); a resource server that introspects takes its audience, e.g. platform-api.",
+        };
+
         var create = new Command("create", "Register an OAuth client; prints its client_id and, once, its client_secret.")
         {
-            name, redirectUris, isPublic, scopes, grants, admin,
+            name, redirectUris, isPublic, scopes, grants, admin, clientId,
         };
         create.SetAction(async (parsed, cancellationToken) =>
         {
@@ -192,7 +197,8 @@ internal static class CommandLine
                 parsed.GetValue(isPublic),
                 requested.Count > 0 ? requested
                     : clientCredentialsOnly ? [AuthServer.OAuth.PlatformScopes.Read] : ClientRegistrar.DefaultScopes,
-                GrantTypes: grantTypes);
+                GrantTypes: grantTypes,
+                ClientId: parsed.GetValue(clientId));
 
             await using var scope = services.CreateAsyncScope();
             RegisteredClient client;

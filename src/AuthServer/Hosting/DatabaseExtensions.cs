@@ -1,6 +1,7 @@
 using AuthServer.Data;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.Options;
 
 namespace AuthServer.Hosting;
@@ -45,6 +46,9 @@ internal static class DatabaseExtensions
                     database.ConnectionString,
                     sqlServer => sqlServer.MigrationsAssembly(SqlServerMigrationsAssembly).EnableRetryOnFailure());
             }
+
+            // Interceptors other modules register (the OAuth change signal that keeps introspection answers fresh).
+            options.AddInterceptors(provider.GetServices<IInterceptor>());
         });
 
         return services;

@@ -1,5 +1,6 @@
 using AuthServer.Data;
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using OpenIddict.Server;
@@ -54,6 +55,9 @@ internal static class OAuthServerExtensions
         }
 
         services.AddSingleton<EntityCache>();
+        services.AddSingleton<IntrospectionCache>();
+        services.AddSingleton<OAuthChangeSignal>();
+        services.AddSingleton<IInterceptor>(provider => provider.GetRequiredService<OAuthChangeSignal>());
         services.AddOpenIddict()
             // Applications, authorizations, scopes and tokens are stored with EF Core in the one AuthDbContext.
             .AddCore(options =>
@@ -162,6 +166,9 @@ internal static class OAuthServerExtensions
     /// 400; the status code pages middleware re-executes them on <c>/error/400</c>, which renders them on the server.
     /// Redirecting them would make the server an open redirector.
     /// </summary>
+    /// <summary>Goes before authentication, where OpenIddict answers: repeated introspections are answered from memory.</summary>
+    public static IApplicationBuilder UseIntrospectionCache(this IApplicationBuilder app) => IntrospectionCache.Use(app);
+
     public static IApplicationBuilder UseOAuthErrorPages(this IApplicationBuilder app) =>
         app.UseWhen(context => IsInteractive(context.Request.Path), branch => branch.UseStatusCodePagesWithReExecute("/error/{0}"));
 
