@@ -46,6 +46,19 @@ internal sealed class TokenStore(
         Link(await Context.GetDbContextAsync(cancellationToken), token, AuthorizationKey, identifier);
     }
 
+    // Reading the links back: OpenIddict asks for them right after creating a token (its token cache indexes the entry
+    // by client), and the stock store loads the whole client or authorization entity (a query) only to take its id.
+    // The foreign key the context tracks is that id.
+    public override async ValueTask<string?> GetApplicationIdAsync(OpenIddictEntityFrameworkCoreToken token, CancellationToken cancellationToken) =>
+        await LinkAsync(token, ApplicationKey, cancellationToken) is (true, var identifier)
+            ? identifier
+            : await base.GetApplicationIdAsync(token, cancellationToken);
+
+    public override async ValueTask<string?> GetAuthorizationIdAsync(OpenIddictEntityFrameworkCoreToken token, CancellationToken cancellationToken) =>
+        await LinkAsync(token, AuthorizationKey, cancellationToken) is (true, var identifier)
+            ? identifier
+            : await base.GetAuthorizationIdAsync(token, cancellationToken);
+
     public override async ValueTask CreateAsync(OpenIddictEntityFrameworkCoreToken token, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(token);
@@ -62,6 +75,20 @@ internal sealed class TokenStore(
         }
 
         await context.SaveChangesAsync(cancellationToken);
+    }
+
+    /// <summary>The link as the context tracks it (or as set on a token not yet added); not known for a detached token.</summary>
+    private async ValueTask<(bool Known, string? Identifier)> LinkAsync(
+        OpenIddictEntityFrameworkCoreToken token, string property, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(token);
+        if (_links.TryGetValue(token, out var links))
+        {
+            return (true, links.GetValueOrDefault(property));
+        }
+
+        var entry = (await Context.GetDbContextAsync(cancellationToken)).Entry(token);
+        return entry.State == EntityState.Detached ? (false, null) : (true, entry.Property<string?>(property).CurrentValue);
     }
 
     private void Link(DbContext context, OpenIddictEntityFrameworkCoreToken token, string property, string identifier)
