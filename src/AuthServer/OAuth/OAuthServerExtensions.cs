@@ -161,14 +161,14 @@ internal static class OAuthServerExtensions
         return services;
     }
 
+    /// <summary>Goes before authentication, where OpenIddict answers: repeated introspections are answered from memory.</summary>
+    public static IApplicationBuilder UseIntrospectionCache(this IApplicationBuilder app) => IntrospectionCache.Use(app);
+
     /// <summary>
     /// Errors OpenIddict cannot send back to the client (unknown client, unregistered redirect URI) end as a bare
     /// 400; the status code pages middleware re-executes them on <c>/error/400</c>, which renders them on the server.
     /// Redirecting them would make the server an open redirector.
     /// </summary>
-    /// <summary>Goes before authentication, where OpenIddict answers: repeated introspections are answered from memory.</summary>
-    public static IApplicationBuilder UseIntrospectionCache(this IApplicationBuilder app) => IntrospectionCache.Use(app);
-
     public static IApplicationBuilder UseOAuthErrorPages(this IApplicationBuilder app) =>
         app.UseWhen(context => IsInteractive(context.Request.Path), branch => branch.UseStatusCodePagesWithReExecute("/error/{0}"));
 

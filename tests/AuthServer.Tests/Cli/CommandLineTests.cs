@@ -51,6 +51,25 @@ public sealed class CommandLineTests
     }
 
     [Fact]
+    public async Task ClientsCreate_ChosenClientId_IsKept_AndTakenOnlyOnce()
+    {
+        var path = TestDatabase.NewSqlitePath();
+
+        var first = await CliRunner.RunAsync(
+            path, "clients", "create", "--name", "Platform API", "--client-id", "platform-api", "--grant", "client_credentials");
+        var again = await CliRunner.RunAsync(
+            path, "clients", "create", "--name", "Platform API", "--client-id", "platform-api", "--grant", "client_credentials");
+        var bad = await CliRunner.RunAsync(path, "clients", "create", "--name", "Bad", "--client-id", "no spaces", "--grant", "client_credentials");
+
+        Assert.True(first.ExitCode == 0, first.Stderr);
+        using var json = JsonDocument.Parse(first.Stdout);
+        Assert.Equal("platform-api", json.RootElement.GetProperty("client_id").GetString());
+        Assert.NotEqual(0, again.ExitCode);
+        Assert.NotEqual(0, bad.ExitCode);
+        Assert.Contains("client_id", bad.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ClientsCreate_Admin_GetsATokenThatReachesTheAdminApi()
     {
         var path = TestDatabase.NewSqlitePath();
