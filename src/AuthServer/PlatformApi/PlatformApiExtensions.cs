@@ -46,6 +46,7 @@ internal static class PlatformApiExtensions
         v1.MapGet("/models", context =>
         {
             context.Response.ContentType = JsonContentType;
+            context.Response.ContentLength = models.Json.Length;
             return context.Response.Body.WriteAsync(models.Json, context.RequestAborted).AsTask();
         }).RequireScopes(PlatformScopes.Read);
         var accounts = endpoints.ServiceProvider.GetRequiredService<PayerResolver>();

@@ -24,7 +24,10 @@ public sealed class ApiKeyTests(AuthServerFactory factory) : IClassFixture<AuthS
         using var profile = await Dashboard.CallAsync(api, "/v1/user/profile", key);
 
         Assert.Equal(HttpStatusCode.OK, models.StatusCode);
-        using var list = JsonDocument.Parse(await models.Content.ReadAsStringAsync());
+        Assert.Equal("application/json", models.Content.Headers.ContentType?.MediaType);
+        var body = await models.Content.ReadAsByteArrayAsync();
+        Assert.Equal(body.Length, models.Content.Headers.ContentLength);
+        using var list = JsonDocument.Parse(body);
         Assert.Equal("list", list.RootElement.GetProperty("object").GetString());
         var first = list.RootElement.GetProperty("data")[0];
         Assert.Equal("atlas-1", first.GetProperty("id").GetString());
