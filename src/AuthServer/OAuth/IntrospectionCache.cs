@@ -186,6 +186,15 @@ internal sealed class OAuthChangeSignal(IntrospectionCache cache) : DbCommandInt
         return Task.CompletedTask;
     }
 
+    // A failed commit may still have committed: treat it as one.
+    public void TransactionFailed(DbTransaction transaction, TransactionErrorEventData eventData) => Ended(eventData.ConnectionId);
+
+    public Task TransactionFailedAsync(DbTransaction transaction, TransactionErrorEventData eventData, CancellationToken cancellationToken = default)
+    {
+        Ended(eventData.ConnectionId);
+        return Task.CompletedTask;
+    }
+
     private void Ended(Guid connectionId)
     {
         if (_pending.TryRemove(connectionId, out _))
