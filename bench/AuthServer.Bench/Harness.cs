@@ -93,26 +93,26 @@ internal sealed class Harness(BenchSettings settings) : IDisposable
             .GetProperty("access_token").GetString()!;
         var url = ours.Address;
 
-        await ScenarioAsync("discovery", "AuthServer", _ => Task.FromResult(
+        await ScenarioAsync("discovery", ours, "AuthServer", _ => Task.FromResult(
             new WrkLoad(new Uri(url, "/.well-known/openid-configuration"), "get.lua", Proxy)));
-        await ScenarioAsync("client_credentials", "AuthServer", _ => Task.FromResult(
+        await ScenarioAsync("client_credentials", ours, "AuthServer", _ => Task.FromResult(
             TokenLoad(url, service, "grant_type=client_credentials&scope=read")));
-        await ScenarioAsync("authorization_code + PKCE", "AuthServer", async expected =>
+        await ScenarioAsync("authorization_code + PKCE", ours, "AuthServer", async expected =>
         {
             var lines = await MintAsync(email, app, expected, refresh: false);
             return LinesLoad(url, app, lines, "grant_type=authorization_code&%s&redirect_uri=" + Uri.EscapeDataString(Flows.RedirectUri));
         });
-        await ScenarioAsync("refresh_token", "AuthServer", async expected =>
+        await ScenarioAsync("refresh_token", ours, "AuthServer", async expected =>
         {
             var lines = await MintAsync(email, app, expected, refresh: true);
             return LinesLoad(url, app, lines, "grant_type=refresh_token&%s");
         });
         await Flows.EnsureActiveAsync(_http, new Uri(url, "/oauth/introspect"), resourceServer, serviceToken);
-        await ScenarioAsync("introspection", "AuthServer", _ => Task.FromResult(
+        await ScenarioAsync("introspection", ours, "AuthServer", _ => Task.FromResult(
             IntrospectionLoad(new Uri(url, "/oauth/introspect"), resourceServer, serviceToken)));
-        await ScenarioAsync("GET /v1/models (API key)", "AuthServer", _ => Task.FromResult(
+        await ScenarioAsync("GET /v1/models (API key)", ours, "AuthServer", _ => Task.FromResult(
             new WrkLoad(new Uri(url, "/v1/models"), "get.lua", [.. Proxy, $"Authorization: Bearer {apiKey}"])));
-        await ScenarioAsync("GET /v1/user/profile (JWT)", "AuthServer", _ => Task.FromResult(
+        await ScenarioAsync("GET /v1/user/profile (JWT)", ours, "AuthServer", _ => Task.FromResult(
             new WrkLoad(new Uri(url, "/v1/user/profile"), "get.lua", [.. Proxy, $"Authorization: Bearer {userToken}"])));
 
         using (var models = new HttpRequestMessage(HttpMethod.Get, "/v1/models"))
@@ -138,8 +138,10 @@ internal sealed class Harness(BenchSettings settings) : IDisposable
             var runs = new List<RunResult>();
             for (var run = 0; run < settings.Runs; run++)
             {
-                runs.Add(await SignInLoad.RunAsync(_http, app, everyone, settings.FlowConcurrency, TimeSpan.FromSeconds(settings.Duration)));
-                Log($"  full sign-in flow run {run + 1}: {runs[^1].PerSecond:F1} flows/s, p50 {runs[^1].P50Ms:F1} ms, p99 {runs[^1].P99Ms:F1} ms, errors {runs[^1].Errors}");
+                var before = ours.ProcessorTime;
+                var result = await SignInLoad.RunAsync(_http, app, everyone, settings.FlowConcurrency, TimeSpan.FromSeconds(settings.Duration));
+                runs.Add(result with { CpuMs = (ours.ProcessorTime - before).TotalMilliseconds / Math.Max(1, result.Requests) });
+                Log($"  full sign-in flow run {run + 1}: {runs[^1].PerSecond:F1} flows/s, p50 {runs[^1].P50Ms:F1} ms, p99 {runs[^1].P99Ms:F1} ms, errors {runs[^1].Errors}, server CPU {Report.Cpu(runs[^1].CpuMs)}/flow");
             }
 
             _results.Add(new Measurement("full sign-in flow", "AuthServer", Median(runs), runs, "flows/s"));
@@ -157,7 +159,7 @@ internal sealed class Harness(BenchSettings settings) : IDisposable
         await using var bare = await ServerProcess.StartAsync(
             "dotnet", [typeof(Harness).Assembly.Location, "bare", port.ToString(CultureInfo.InvariantCulture), Path.Combine(settings.OutDirectory, "models.json")],
             new Dictionary<string, string> { ["DOTNET_gcServer"] = "1" }, port, "/healthz");
-        await ScenarioAsync("bare endpoint", "calibration", _ => Task.FromResult(
+        await ScenarioAsync("bare endpoint", bare, "calibration", _ => Task.FromResult(
             new WrkLoad(new Uri(bare.Address, "/v1/models"), "get.lua", Proxy)));
     }
 
@@ -176,7 +178,7 @@ internal sealed class Harness(BenchSettings settings) : IDisposable
             "node", [Path.Combine(settings.PeerDirectory, "server.mjs"), port.ToString(CultureInfo.InvariantCulture), serviceSecret, resourceSecret],
             new Dictionary<string, string> { ["NODE_ENV"] = "production" }, port, "/.well-known/openid-configuration");
         var service = new Client("bench-service", serviceSecret);
-        await ScenarioAsync("client_credentials", "oidc-provider", _ => Task.FromResult(
+        await ScenarioAsync("client_credentials", peer, "oidc-provider", _ => Task.FromResult(
             new WrkLoad(new Uri(peer.Address, "/token"), "post.lua", [$"Authorization: {service.Basic}"],
                 new Dictionary<string, string> { ["BENCH_BODY"] = "grant_type=client_credentials&scope=read" })));
 
@@ -188,12 +190,16 @@ internal sealed class Harness(BenchSettings settings) : IDisposable
         using var response = await _http.SendAsync(request);
         var token = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("access_token").GetString()!;
         await Flows.EnsureActiveAsync(_http, new Uri(peer.Address, "/token/introspection"), new Client("platform-api", resourceSecret), token);
-        await ScenarioAsync("introspection", "oidc-provider", _ => Task.FromResult(
+        await ScenarioAsync("introspection", peer, "oidc-provider", _ => Task.FromResult(
             IntrospectionLoad(new Uri(peer.Address, "/token/introspection"), new Client("platform-api", resourceSecret), token)));
     }
 
-    /// <summary>Warm-up, then the runs; <paramref name="prepare"/> is given the requests a run is expected to make.</summary>
-    private async Task ScenarioAsync(string name, string server, Func<long, Task<WrkLoad>> prepare)
+    /// <summary>
+    /// Warm-up, then the runs; <paramref name="prepare"/> is given the requests a run is expected to make. The CPU time
+    /// <paramref name="host"/> spends during each run, per request, goes with it: on a shared VM it varies far less
+    /// than throughput does.
+    /// </summary>
+    private async Task ScenarioAsync(string name, ServerProcess host, string server, Func<long, Task<WrkLoad>> prepare)
     {
         if (!settings.Includes(name))
         {
@@ -206,8 +212,11 @@ internal sealed class Harness(BenchSettings settings) : IDisposable
         var runs = new List<RunResult>();
         for (var run = 0; run < settings.Runs; run++)
         {
-            runs.Add(await Wrk.RunAsync(settings, await prepare(expected), settings.Duration));
-            Log($"  run {run + 1}: {runs[^1].PerSecond:F0} req/s, p50 {runs[^1].P50Ms:F2} ms, p99 {runs[^1].P99Ms:F2} ms, errors {runs[^1].Errors}");
+            var load = await prepare(expected);
+            var before = host.ProcessorTime;
+            var result = await Wrk.RunAsync(settings, load, settings.Duration);
+            runs.Add(result with { CpuMs = (host.ProcessorTime - before).TotalMilliseconds / Math.Max(1, result.Requests) });
+            Log($"  run {run + 1}: {runs[^1].PerSecond:F0} req/s, p50 {runs[^1].P50Ms:F2} ms, p99 {runs[^1].P99Ms:F2} ms, errors {runs[^1].Errors}, server CPU {Report.Cpu(runs[^1].CpuMs)}/request");
             expected = (long)Math.Max(expected, runs[^1].PerSecond * settings.Duration * 1.5);
         }
 

@@ -20,6 +20,16 @@ internal sealed class ServerProcess : IAsyncDisposable
 
     public int Id => _process.Id;
 
+    /// <summary>CPU time (user and system) the process has used so far.</summary>
+    public TimeSpan ProcessorTime
+    {
+        get
+        {
+            _process.Refresh();
+            return _process.TotalProcessorTime;
+        }
+    }
+
     public static async Task<ServerProcess> StartAsync(
         string file, IEnumerable<string> arguments, IReadOnlyDictionary<string, string> environment, int port, string readyPath)
     {

@@ -17,13 +17,13 @@ internal static class Report
         text.AppendLine(CultureInfo.InvariantCulture,
             $"Load: wrk -t{settings.Threads} -c{settings.Connections}, {settings.Warmup} s warm-up, then {settings.Runs} runs of {settings.Duration} s; the median run is shown (errors: all runs together). Full sign-in flow: {settings.FlowConcurrency} people at once, driven by the harness. Database: {(settings.SqlServer is null ? "SQLite (WAL) on local disk" : "SQL Server")}.");
         text.AppendLine();
-        text.AppendLine("| scenario | server | throughput | p50 | p99 | p99/p50 | errors |");
-        text.AppendLine("|---|---|---:|---:|---:|---:|---:|");
+        text.AppendLine("| scenario | server | throughput | p50 | p99 | p99/p50 | errors | server CPU per request |");
+        text.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|");
         foreach (var result in results)
         {
             var median = result.Median;
             text.AppendLine(CultureInfo.InvariantCulture,
-                $"| {result.Scenario} | {result.Server} | {median.PerSecond:N0} {result.Unit} | {median.P50Ms:F2} ms | {median.P99Ms:F2} ms | {Ratio(median.P99Ms, median.P50Ms)} | {median.Errors} |");
+                $"| {result.Scenario} | {result.Server} | {median.PerSecond:N0} {result.Unit} | {median.P50Ms:F2} ms | {median.P99Ms:F2} ms | {Ratio(median.P99Ms, median.P50Ms)} | {median.Errors} | {Cpu(median.CpuMs)} |");
         }
 
         text.AppendLine();
@@ -53,6 +53,14 @@ internal static class Report
         File.WriteAllText(Path.Combine(settings.ResultsDirectory, "latest.md"), markdown);
         return markdown;
     }
+
+    /// <summary>CPU time per request as people read it: microseconds below a millisecond.</summary>
+    public static string Cpu(double? milliseconds) => milliseconds switch
+    {
+        null => "",
+        < 1 => string.Create(CultureInfo.InvariantCulture, $"{milliseconds * 1000:N0} µs"),
+        _ => string.Create(CultureInfo.InvariantCulture, $"{milliseconds:F1} ms"),
+    };
 
     private static Measurement? Find(IReadOnlyList<Measurement> results, string scenario, string server) =>
         results.FirstOrDefault(r => r.Scenario == scenario && r.Server == server);

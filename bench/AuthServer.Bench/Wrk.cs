@@ -4,7 +4,13 @@ using System.Text.Json;
 namespace AuthServer.Bench;
 
 /// <summary>One measured run: what wrk (or the harness's own flow driver) counted.</summary>
-internal sealed record RunResult(long Requests, double Seconds, long Errors, double P50Ms, double P99Ms)
+/// <param name="Requests">Requests (or flows) completed.</param>
+/// <param name="Seconds">How long the run took.</param>
+/// <param name="Errors">Failed requests: connection errors, timeouts and HTTP statuses of 400 and above.</param>
+/// <param name="P50Ms">Median latency.</param>
+/// <param name="P99Ms">99th percentile latency.</param>
+/// <param name="CpuMs">CPU time the server process spent per request (or flow) during the run, when measured.</param>
+internal sealed record RunResult(long Requests, double Seconds, long Errors, double P50Ms, double P99Ms, double? CpuMs = null)
 {
     public double PerSecond => Requests / Seconds;
 }
