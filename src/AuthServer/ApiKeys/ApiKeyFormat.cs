@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.IO.Hashing;
@@ -42,15 +43,23 @@ internal static class ApiKeyFormat
             }
         }
 
-        var payload = candidate[..(Prefix.Length + BodyLength)];
+        Span<char> expected = stackalloc char[ChecksumLength];
+        WriteChecksum(candidate.AsSpan(0, Prefix.Length + BodyLength), expected);
         return CryptographicOperations.FixedTimeEquals(
-            Encoding.ASCII.GetBytes(Checksum(payload)),
-            Encoding.ASCII.GetBytes(candidate[(Prefix.Length + BodyLength)..]));
+            MemoryMarshal.AsBytes<char>(expected), MemoryMarshal.AsBytes(candidate.AsSpan(Prefix.Length + BodyLength)));
     }
 
     /// <summary>SHA-256 of the whole key, lower-case hex. A key of 190 random bits needs no password hashing:
-    /// nothing can be guessed from the hash, and checking it costs a microsecond.</summary>
-    public static string Hash(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.ASCII.GetBytes(key)));
+    /// nothing can be guessed from the hash, and checking it costs a microsecond. On the path of every call, so no
+    /// buffer is allocated but the result.</summary>
+    public static string Hash(string key)
+    {
+        var bytes = key.Length <= 256 ? stackalloc byte[key.Length] : new byte[key.Length];
+        Encoding.ASCII.GetBytes(key, bytes);
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(bytes, hash);
+        return Convert.ToHexStringLower(hash);
+    }
 
     public static string DisplayPrefix(string key) => key[..(Prefix.Length + 4)];
 
@@ -58,14 +67,20 @@ internal static class ApiKeyFormat
 
     internal static string Checksum(string payload)
     {
-        var value = Crc32.HashToUInt32(Encoding.ASCII.GetBytes(payload));
         Span<char> digits = stackalloc char[ChecksumLength];
+        WriteChecksum(payload, digits);
+        return new string(digits);
+    }
+
+    /// <summary>The base62 CRC-32 of an ASCII payload (a key's prefix and body), into <paramref name="digits"/>.</summary>
+    private static void WriteChecksum(ReadOnlySpan<char> payload, Span<char> digits)
+    {
+        var bytes = payload.Length <= 256 ? stackalloc byte[payload.Length] : new byte[payload.Length];
+        var value = Crc32.HashToUInt32(bytes[..Encoding.ASCII.GetBytes(payload, bytes)]);
         for (var i = ChecksumLength - 1; i >= 0; i--)
         {
             digits[i] = Alphabet[(int)(value % 62)];
             value /= 62;
         }
-
-        return new string(digits);
     }
 }
