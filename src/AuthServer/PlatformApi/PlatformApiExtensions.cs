@@ -90,17 +90,15 @@ internal static class PlatformApiExtensions
         builder.WithMetadata(new RequiredScopes(anyOf));
 }
 
-/// <summary>The catalogue in the list shape clients of model APIs expect, built and serialized once from configuration.</summary>
+/// <summary>
+/// The catalogue in the list shape clients of model APIs expect, serialized once from configuration (it changes only
+/// with the configuration, and the endpoint writes these bytes as they are).
+/// </summary>
 internal sealed class ModelList(IOptions<ModelCatalogOptions> catalog)
 {
-    public ModelListResponse Response { get; } = new(
-        "list",
-        [.. catalog.Value.Models.Select(model => new ModelResponse(model.Id, "model", model.Created, model.OwnedBy))]);
-
-    /// <summary>The response body, serialized once: the catalogue only changes with the configuration.</summary>
-    public ReadOnlyMemory<byte> Json => _json ??= System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(Response, PlatformJsonContext.Default.ModelListResponse);
-
-    private byte[]? _json;
+    public ReadOnlyMemory<byte> Json { get; } = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(
+        new ModelListResponse("list", [.. catalog.Value.Models.Select(model => new ModelResponse(model.Id, "model", model.Created, model.OwnedBy))]),
+        PlatformJsonContext.Default.ModelListResponse);
 }
 
 internal sealed record ModelListResponse(

@@ -54,12 +54,6 @@ internal static class PlatformErrors
         [property: JsonPropertyName("message")] string Message);
 }
 
-/// <summary>A platform API error returned from an endpoint.</summary>
-internal sealed class PlatformErrorResult(int status, string type, string message) : IResult
-{
-    public Task ExecuteAsync(HttpContext httpContext) => PlatformErrors.WriteAsync(httpContext, status, type, message);
-}
-
 /// <summary>
 /// Scopes a <c>/v1</c> endpoint requires, any one of them being enough; the gate in front of <c>/v1</c> refuses calls
 /// without a valid credential (401) or without one of these scopes (403).
