@@ -21,7 +21,7 @@ namespace AuthServer.Hosting;
 /// transaction holds it while it runs. A write that waits longer than <see cref="MaxWait"/> fails as a database
 /// timeout (so a fault shows as 503, never as a hang).
 /// </summary>
-internal sealed class SqliteWriteGate : DbCommandInterceptor, IDbConnectionInterceptor, IDbTransactionInterceptor, IDisposable
+internal sealed class SqliteWriteGate : DbCommandInterceptor, IDbConnectionInterceptor, ITransactionEndInterceptor, IDisposable
 {
     public static readonly TimeSpan MaxWait = TimeSpan.FromSeconds(30);
 
@@ -92,21 +92,8 @@ internal sealed class SqliteWriteGate : DbCommandInterceptor, IDbConnectionInter
         return result;
     }
 
-    public void TransactionCommitted(DbTransaction transaction, TransactionEndEventData eventData) => EndTransaction(eventData.ConnectionId);
-
-    public Task TransactionCommittedAsync(DbTransaction transaction, TransactionEndEventData eventData, CancellationToken cancellationToken = default)
-    {
-        EndTransaction(eventData.ConnectionId);
-        return Task.CompletedTask;
-    }
-
-    public void TransactionRolledBack(DbTransaction transaction, TransactionEndEventData eventData) => EndTransaction(eventData.ConnectionId);
-
-    public Task TransactionRolledBackAsync(DbTransaction transaction, TransactionEndEventData eventData, CancellationToken cancellationToken = default)
-    {
-        EndTransaction(eventData.ConnectionId);
-        return Task.CompletedTask;
-    }
+    // Committed, rolled back or failed: the transaction no longer holds the gate.
+    public void TransactionEnded(Guid connectionId, bool mayHaveCommitted) => EndTransaction(connectionId);
 
     private void EndTransaction(Guid connectionId)
     {

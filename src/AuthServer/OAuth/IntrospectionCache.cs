@@ -2,6 +2,7 @@ using System.Data.Common;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using AuthServer.Hosting;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
@@ -125,7 +126,7 @@ internal sealed class IntrospectionCache(IOptions<OAuthOptions> options, TimePro
 /// on OpenIddict's tables, from SaveChanges or a bulk ExecuteUpdate alike. It signals after the statement ran and
 /// again when its transaction commits, so an answer read before the commit is never kept past it.
 /// </summary>
-internal sealed class OAuthChangeSignal(IntrospectionCache cache) : DbCommandInterceptor, IDbTransactionInterceptor
+internal sealed class OAuthChangeSignal(IntrospectionCache cache) : DbCommandInterceptor, ITransactionEndInterceptor
 {
     private readonly System.Collections.Concurrent.ConcurrentDictionary<Guid, bool> _pending = new();
 
@@ -170,34 +171,9 @@ internal sealed class OAuthChangeSignal(IntrospectionCache cache) : DbCommandInt
         return result;
     }
 
-    public void TransactionCommitted(DbTransaction transaction, TransactionEndEventData eventData) => Ended(eventData.ConnectionId);
-
-    public Task TransactionCommittedAsync(DbTransaction transaction, TransactionEndEventData eventData, CancellationToken cancellationToken = default)
+    public void TransactionEnded(Guid connectionId, bool mayHaveCommitted)
     {
-        Ended(eventData.ConnectionId);
-        return Task.CompletedTask;
-    }
-
-    public void TransactionRolledBack(DbTransaction transaction, TransactionEndEventData eventData) => _pending.TryRemove(eventData.ConnectionId, out _);
-
-    public Task TransactionRolledBackAsync(DbTransaction transaction, TransactionEndEventData eventData, CancellationToken cancellationToken = default)
-    {
-        _pending.TryRemove(eventData.ConnectionId, out _);
-        return Task.CompletedTask;
-    }
-
-    // A failed commit may still have committed: treat it as one.
-    public void TransactionFailed(DbTransaction transaction, TransactionErrorEventData eventData) => Ended(eventData.ConnectionId);
-
-    public Task TransactionFailedAsync(DbTransaction transaction, TransactionErrorEventData eventData, CancellationToken cancellationToken = default)
-    {
-        Ended(eventData.ConnectionId);
-        return Task.CompletedTask;
-    }
-
-    private void Ended(Guid connectionId)
-    {
-        if (_pending.TryRemove(connectionId, out _))
+        if (_pending.TryRemove(connectionId, out _) && mayHaveCommitted)
         {
             cache.Invalidate();
         }
