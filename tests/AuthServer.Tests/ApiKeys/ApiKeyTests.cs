@@ -114,6 +114,25 @@ public sealed class ApiKeyTests(AuthServerFactory factory) : IClassFixture<AuthS
         using var response = await Dashboard.CallAsync(api, "/v1/models", key);
 
         await ProfileEndpointTests.AssertErrorAsync(response, HttpStatusCode.Forbidden, "insufficient_scope");
+        Assert.Contains("scope=\"read\"", response.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task UnknownV1Path_Is404_WithOrWithoutAKey_AndABadKeyIsStill401Nowhere()
+    {
+        using var browser = await OAuthFlow.SignedUpBrowserAsync(factory);
+        var key = await Dashboard.CreateKeyAsync(browser);
+        using var api = factory.CreateApiClient();
+
+        // The gate answers 401 only for an endpoint that requires a credential; a path that matches none is a 404.
+        using var withKey = await Dashboard.CallAsync(api, "/v1/no-such-thing", key);
+        using var anonymous = await api.GetAsync("/v1/no-such-thing");
+        using var badKey = await Dashboard.CallAsync(api, "/v1/no-such-thing", "aip_0000000000000000000000000000000000000");
+
+        Assert.Equal(HttpStatusCode.NotFound, withKey.StatusCode);
+        Assert.True(withKey.Headers.Contains("X-RateLimit-Limit"), "an authenticated call is charged, found or not");
+        Assert.Equal(HttpStatusCode.NotFound, anonymous.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, badKey.StatusCode);
     }
 
     [Theory]

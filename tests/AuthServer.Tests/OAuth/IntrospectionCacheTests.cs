@@ -31,35 +31,37 @@ public sealed class IntrospectionCacheTests(AuthServerFactory factory) : IClassF
         Assert.Equal("no-store", second.CacheControl);
     }
 
-    [Fact]
-    public async Task RevokedAccessToken_IsInactiveOnTheNextCall()
+    [Theory]
+    [InlineData(false)] // the access token itself: one row updated through SaveChanges
+    [InlineData(true)] // its refresh token: the whole family, a bulk update of the token rows
+    public async Task Revocation_IsSeenOnTheNextCall(bool revokeTheRefreshFamily)
     {
         var (browser, client, tokens) = await OAuthFlow.FullFlowAsync(factory);
         browser.Dispose();
         using var api = factory.CreateApiClient();
-        Assert.True(Active(await IntrospectAsync(api, client, client.ClientSecret!, tokens.AccessToken)));
-        Assert.True(Active(await IntrospectAsync(api, client, client.ClientSecret!, tokens.AccessToken)));
+        var current = revokeTheRefreshFamily ? await OAuthFlow.RefreshAsync(api, client, tokens.RefreshToken!) : tokens;
+        Assert.True(Active(await IntrospectAsync(api, client, client.ClientSecret!, current.AccessToken)));
+        Assert.True(Active(await IntrospectAsync(api, client, client.ClientSecret!, current.AccessToken)));
 
-        using var revoke = await PostAsync(api, "/oauth/revoke", client, client.ClientSecret!, tokens.AccessToken);
+        using var revoke = await PostAsync(
+            api, "/oauth/revoke", client, client.ClientSecret!, revokeTheRefreshFamily ? current.RefreshToken! : current.AccessToken);
         Assert.Equal(HttpStatusCode.OK, revoke.StatusCode);
 
-        Assert.False(Active(await IntrospectAsync(api, client, client.ClientSecret!, tokens.AccessToken)));
+        Assert.False(Active(await IntrospectAsync(api, client, client.ClientSecret!, current.AccessToken)));
     }
 
     [Fact]
-    public async Task RevokedRefreshFamily_MakesItsAccessTokenInactiveOnTheNextCall()
+    public async Task SecretInTheForm_IsCheckedAsInTheHeader()
     {
         var (browser, client, tokens) = await OAuthFlow.FullFlowAsync(factory);
         browser.Dispose();
         using var api = factory.CreateApiClient();
-        var rotated = await OAuthFlow.RefreshAsync(api, client, tokens.RefreshToken!);
-        Assert.True(Active(await IntrospectAsync(api, client, client.ClientSecret!, rotated.AccessToken)));
+        Assert.True(Active(await IntrospectAsync(api, client, client.ClientSecret!, tokens.AccessToken)));
 
-        // Revoking the refresh token ends its whole family (a bulk update of the token rows).
-        using var revoke = await PostAsync(api, "/oauth/revoke", client, client.ClientSecret!, rotated.RefreshToken!);
-        Assert.Equal(HttpStatusCode.OK, revoke.StatusCode);
-
-        Assert.False(Active(await IntrospectAsync(api, client, client.ClientSecret!, rotated.AccessToken)));
+        Assert.True(Active(await IntrospectInFormAsync(api, client.ClientId, client.ClientSecret!, tokens.AccessToken)));
+        var wrong = await IntrospectInFormAsync(api, client.ClientId, client.ClientSecret! + "x", tokens.AccessToken);
+        Assert.Equal(HttpStatusCode.Unauthorized, wrong.Status);
+        Assert.Contains("invalid_client", wrong.Body, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -112,6 +114,21 @@ public sealed class IntrospectionCacheTests(AuthServerFactory factory) : IClassF
     private static async Task<Answer> IntrospectAsync(HttpClient api, RegisteredClient caller, string secret, string token)
     {
         using var response = await PostAsync(api, "/oauth/introspect", caller, secret, token);
+        return new Answer(response.StatusCode, await response.Content.ReadAsStringAsync(), response.Headers.CacheControl?.ToString());
+    }
+
+    private static async Task<Answer> IntrospectInFormAsync(HttpClient api, string clientId, string secret, string token)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/oauth/introspect")
+        {
+            Content = new FormUrlEncodedContent(new Dictionary<string, string>
+            {
+                ["client_id"] = clientId,
+                ["client_secret"] = secret,
+                ["token"] = token,
+            }),
+        };
+        using var response = await api.SendAsync(request);
         return new Answer(response.StatusCode, await response.Content.ReadAsStringAsync(), response.Headers.CacheControl?.ToString());
     }
 
