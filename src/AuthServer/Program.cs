@@ -53,21 +53,22 @@ try
     app.UseTransport();
     app.UseOAuthErrorPages();
     // The platform API (/v1) is the hot path: it skips what only pages and the OAuth endpoints need (static files,
-    // the session cookie, OpenIddict's per-request endpoint dispatch); its gate authenticates the bearer credential,
-    // checks the endpoint's scopes and applies the rate limit (the authorization middleware finds no policy there).
+    // the session cookie, OpenIddict's per-request endpoint dispatch, the authorization middleware); its gate
+    // authenticates the bearer credential, checks the endpoint's scopes and applies the rate limit.
     app.UseWhen(context => !PlatformApiExtensions.IsPlatformApi(context.Request.Path), pages => pages.UseStaticFiles());
     app.UseRouting();
     app.UseOAuthRequestLimits();
     app.UseTokenFailureLimits();
     app.UseApiKeyIntrospection();
     app.UseIntrospectionCache();
-    app.UseWhen(context => !PlatformApiExtensions.IsPlatformApi(context.Request.Path), pages => pages.UseAuthentication());
+    app.UseWhen(context => !PlatformApiExtensions.IsPlatformApi(context.Request.Path), pages => pages.UseAuthentication().UseAuthorization());
 
-    // Note: WebApplication adds UseAuthentication at the very start of the pipeline (ahead of the forwarded headers)
-    // unless it sees it called; called inside a branch it is not seen, so say so with the flag it looks for.
+    // Note: WebApplication adds UseAuthentication and UseAuthorization at the very start of the pipeline (ahead of the
+    // forwarded headers and routing) unless it sees them called; called inside a branch they are not seen, so say so
+    // with the flags it looks for.
     ((IApplicationBuilder)app).Properties["__AuthenticationMiddlewareSet"] = true;
+    ((IApplicationBuilder)app).Properties["__AuthorizationMiddlewareSet"] = true;
     app.UsePlatformGate();
-    app.UseAuthorization();
 
     app.MapAccountPages();
     app.MapOAuthEndpoints();

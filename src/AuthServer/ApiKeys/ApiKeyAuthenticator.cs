@@ -35,7 +35,7 @@ internal sealed class ApiKeyAuthenticator(
     TimeProvider clock,
     ILogger<ApiKeyAuthenticator> logger) : IDisposable
 {
-    // A cache of its own, bounded, so a flood of distinct well-formed keys cannot grow memory without limit (the
+    // A cache of its own (keyed by the key's hash, nothing else lives in it), bounded, so a flood of distinct well-formed keys cannot grow memory without limit (the
     // shared IMemoryCache has no size limit, and OpenIddict's stores rely on that).
     private readonly MemoryCache _cache = new(new MemoryCacheOptions { SizeLimit = 100_000 });
 
@@ -52,7 +52,7 @@ internal sealed class ApiKeyAuthenticator(
         }
 
         var hash = ApiKeyFormat.Hash(candidate);
-        if (!_cache.TryGetValue(CacheKey(hash), out ApiKeyRecord? record) || record is null)
+        if (!_cache.TryGetValue(hash, out ApiKeyRecord? record) || record is null)
         {
             try
             {
@@ -66,7 +66,7 @@ internal sealed class ApiKeyAuthenticator(
 
             if (options.Value.CacheDuration > TimeSpan.Zero)
             {
-                _cache.Set(CacheKey(hash), record, new MemoryCacheEntryOptions
+                _cache.Set(hash, record, new MemoryCacheEntryOptions
                 {
                     AbsoluteExpirationRelativeToNow = options.Value.CacheDuration,
                     Size = 1,
@@ -96,7 +96,7 @@ internal sealed class ApiKeyAuthenticator(
     }
 
     /// <summary>Drops a key from this node's cache, so a revocation takes effect on the next request.</summary>
-    public void Forget(string hash) => _cache.Remove(CacheKey(hash));
+    public void Forget(string hash) => _cache.Remove(hash);
 
     private async Task<ApiKeyRecord?> LoadAsync(string hash, CancellationToken cancellationToken)
     {
@@ -137,6 +137,4 @@ internal sealed class ApiKeyAuthenticator(
     internal static bool IsDatabaseFailure(Exception exception) =>
         exception is DbException or RetryLimitExceededException or TimeoutException
         || (exception is InvalidOperationException && exception.InnerException is DbException);
-
-    private static string CacheKey(string hash) => "apikey:" + hash;
 }

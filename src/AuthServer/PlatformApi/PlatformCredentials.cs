@@ -37,6 +37,9 @@ internal sealed class PlatformCaller
 
     public FrozenSet<string> Scopes { get; }
 
+    /// <summary>Who pays for this caller's calls, as last resolved (kept by <see cref="RateLimiting.PayerResolver"/>).</summary>
+    internal RateLimiting.PayerMemo? PayerMemo { get; set; }
+
     /// <summary>What the call used, for usage: <c>key:&lt;id&gt;</c> or <c>client:&lt;client_id&gt;</c>.</summary>
     public string Credential { get; }
 

@@ -69,7 +69,7 @@ internal sealed class PlatformGate(
 
         var decision = await limits.AcquireAsync(payer.LimitKey, payer.Limit, 1, context.RequestAborted);
         var headers = context.Response.Headers;
-        headers["X-RateLimit-Limit"] = decision.Limit.ToString(CultureInfo.InvariantCulture);
+        headers["X-RateLimit-Limit"] = payer.LimitText;
         headers["X-RateLimit-Remaining"] = decision.Remaining.ToString(CultureInfo.InvariantCulture);
         headers["X-RateLimit-Reset"] = decision.ResetSeconds.ToString(CultureInfo.InvariantCulture);
         if (!decision.Admitted)
