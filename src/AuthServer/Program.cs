@@ -52,6 +52,7 @@ try
 
     app.UseTransport();
     app.UseOAuthErrorPages();
+    app.UseOAuthFaults();
     // The platform API (/v1) is the hot path: it skips what only pages and the OAuth endpoints need (static files,
     // the session cookie, OpenIddict's per-request endpoint dispatch, the authorization middleware); its gate
     // authenticates the bearer credential, checks the endpoint's scopes and applies the rate limit.

@@ -55,6 +55,7 @@ internal static class OAuthServerExtensions
         }
 
         services.AddSingleton<EntityCache>();
+        services.AddScoped<TokenWriteBatch>();
         services.AddSingleton<IntrospectionCache>();
         services.AddSingleton<OAuthChangeSignal>();
         services.AddSingleton<IInterceptor>(provider => provider.GetRequiredService<OAuthChangeSignal>());
@@ -100,6 +101,10 @@ internal static class OAuthServerExtensions
                 options.AddEventHandler(RedirectValidationErrors.Descriptor);
                 options.AddEventHandler(RefreshScopeErrorCode.Descriptor);
                 options.AddEventHandler(RevokeRefreshTokenFamily.Descriptor);
+
+                // The token rows of a sign-in are written together, once the last token is generated.
+                options.AddEventHandler(TokenWriteBatch.Begin.Descriptor);
+                options.AddEventHandler(TokenWriteBatch.Flush.Descriptor);
 
                 // Access tokens are plain signed JWTs (RFC 9068, typ at+jwt) so that resource servers can validate
                 // them with the JWKS alone; codes and refresh tokens stay encrypted.
@@ -171,6 +176,42 @@ internal static class OAuthServerExtensions
     /// </summary>
     public static IApplicationBuilder UseOAuthErrorPages(this IApplicationBuilder app) =>
         app.UseWhen(context => IsInteractive(context.Request.Path), branch => branch.UseStatusCodePagesWithReExecute("/error/{0}"));
+
+    /// <summary>
+    /// A database failure on a back-channel OAuth endpoint (token, introspection, revocation, userinfo) is answered
+    /// 503 <c>temporarily_unavailable</c> with <c>Retry-After</c>, not a bare 500: the client learns to retry, and
+    /// nothing was issued (a token is returned only once its row is written).
+    /// </summary>
+    public static IApplicationBuilder UseOAuthFaults(this IApplicationBuilder app)
+    {
+        var logger = app.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("AuthServer.OAuth.Faults");
+        return app.UseWhen(
+            context => context.Request.Path.StartsWithSegments("/oauth", StringComparison.OrdinalIgnoreCase) && !IsInteractive(context.Request.Path),
+            branch => branch.Use(async (context, next) =>
+            {
+                try
+                {
+                    await next(context);
+                }
+                catch (Exception exception) when (IsDatabaseFailure(exception) && !context.Response.HasStarted)
+                {
+                    logger.LogError(exception, "The database failed while serving {Path}; answered 503.", context.Request.Path.Value);
+                    context.Response.Clear();
+                    context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+                    context.Response.Headers.RetryAfter = "5";
+                    context.Response.Headers.CacheControl = "no-store";
+                    await context.Response.WriteAsJsonAsync(new Dictionary<string, string>
+                    {
+                        [Parameters.Error] = Errors.TemporarilyUnavailable,
+                        [Parameters.ErrorDescription] = "The server could not reach its database; retry shortly.",
+                    });
+                }
+            }));
+    }
+
+    private static bool IsDatabaseFailure(Exception exception) =>
+        ApiKeys.ApiKeyAuthenticator.IsDatabaseFailure(exception)
+        || exception is Microsoft.EntityFrameworkCore.DbUpdateException { InnerException: System.Data.Common.DbException };
 
     /// <summary>Pages a person looks at, as opposed to APIs whose status codes and headers are the answer.</summary>
     private static bool IsInteractive(PathString path) =>

@@ -4,13 +4,16 @@ using Microsoft.EntityFrameworkCore.Diagnostics;
 
 namespace AuthServer.Tests.Infrastructure;
 
-/// <summary>Counts the SQL commands EF Core runs against one database file while it is alive.</summary>
+/// <summary>One SQL command as run: its text, and the transaction it ran in (<see langword="null"/> for none).</summary>
+internal sealed record RecordedCommand(string Text, System.Data.Common.DbTransaction? Transaction);
+
+/// <summary>Counts (and keeps) the SQL commands EF Core runs against one database file while it is alive.</summary>
 internal sealed class CommandCounter : IObserver<DiagnosticListener>, IObserver<KeyValuePair<string, object?>>, IDisposable
 {
     private readonly string _databasePath;
     private readonly IDisposable _all;
     private readonly List<IDisposable> _subscriptions = [];
-    private int _count;
+    private readonly List<RecordedCommand> _commands = [];
 
     public CommandCounter(string databasePath)
     {
@@ -18,7 +21,28 @@ internal sealed class CommandCounter : IObserver<DiagnosticListener>, IObserver<
         _all = DiagnosticListener.AllListeners.Subscribe(this);
     }
 
-    public int Count => Volatile.Read(ref _count);
+    public int Count
+    {
+        get
+        {
+            lock (_commands)
+            {
+                return _commands.Count;
+            }
+        }
+    }
+
+    /// <summary>The commands so far, in the order they ran.</summary>
+    public IReadOnlyList<RecordedCommand> Commands
+    {
+        get
+        {
+            lock (_commands)
+            {
+                return [.. _commands];
+            }
+        }
+    }
 
     public void OnNext(DiagnosticListener listener)
     {
@@ -37,7 +61,10 @@ internal sealed class CommandCounter : IObserver<DiagnosticListener>, IObserver<
             && value.Value is CommandEventData data
             && data.Command.Connection?.ConnectionString.Contains(_databasePath, StringComparison.Ordinal) == true)
         {
-            Interlocked.Increment(ref _count);
+            lock (_commands)
+            {
+                _commands.Add(new RecordedCommand(data.Command.CommandText, data.Command.Transaction));
+            }
         }
     }
 

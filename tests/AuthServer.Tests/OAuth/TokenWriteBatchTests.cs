@@ -1,0 +1,101 @@
+using System.Net;
+using AuthServer.Tests.Infrastructure;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Data.Sqlite;
+
+namespace AuthServer.Tests.OAuth;
+
+/// <summary>
+/// The token rows of a sign-in are written together (<c>TokenWriteBatch</c>): what is written, in how many trips, and
+/// what a client gets when the write fails.
+/// </summary>
+public sealed class TokenWriteBatchTests(AuthServerFactory factory) : IClassFixture<AuthServerFactory>
+{
+    private const string RedirectUri = "https://app.example/callback";
+
+    [Fact]
+    public async Task Code_IsOneInsertWithItsPayload_RedemptionWritesItsTokensInOneTransaction()
+    {
+        var browser = await OAuthFlow.SignedUpBrowserAsync(factory);
+        var client = await factory.RegisterClientAsync();
+        var pkce = Pkce.Create();
+        var (consent, page) = await browser.GetPageAsync(
+            OAuthFlow.AuthorizeUrl(client.ClientId, RedirectUri, "openid offline_access read", pkce));
+        Assert.Equal(HttpStatusCode.OK, consent.StatusCode);
+
+        using (var accept = new CommandCounter(factory.DatabasePath))
+        {
+            var redirect = await browser.SubmitAsync(page, new Dictionary<string, string>(), submitButton: "submit.Accept");
+            Assert.Equal(HttpStatusCode.Found, redirect.StatusCode);
+
+            // The code's row goes out once, payload included: no insert-then-update.
+            var tokenWrites = TokenWrites(accept);
+            Assert.Single(tokenWrites);
+            Assert.StartsWith("INSERT", tokenWrites[0].Text.TrimStart(), StringComparison.Ordinal);
+            var code = QueryHelpers.ParseQuery(TestBrowser.Location(redirect).Query)["code"].ToString();
+
+            using var redeem = new CommandCounter(factory.DatabasePath);
+            using var api = factory.CreateApiClient();
+            var tokens = await OAuthFlow.RedeemAsync(api, client, code, pkce.Verifier);
+            Assert.Equal(HttpStatusCode.OK, tokens.Status);
+
+            // The code is marked redeemed on its own first (replay detection must see it at once), then the access,
+            // refresh and identity tokens go out together in one transaction.
+            var writes = TokenWrites(redeem);
+            Assert.StartsWith("UPDATE", writes[0].Text.TrimStart(), StringComparison.Ordinal);
+            var inserts = writes.Skip(1).ToList();
+            Assert.Equal(3, inserts.Count);
+            Assert.All(inserts, insert => Assert.StartsWith("INSERT", insert.Text.TrimStart(), StringComparison.Ordinal));
+            Assert.NotNull(inserts[0].Transaction);
+            Assert.All(inserts, insert => Assert.Same(inserts[0].Transaction, insert.Transaction));
+
+            // And every one of them was written: the refresh token works.
+            var refreshed = await OAuthFlow.RefreshAsync(api, client, tokens.RefreshToken!);
+            Assert.Equal(HttpStatusCode.OK, refreshed.Status);
+        }
+    }
+
+    [Fact]
+    public async Task TokensCannotBeWritten_RedemptionIs503TemporarilyUnavailable_AndNoTokenIsReturned()
+    {
+        var browser = await OAuthFlow.SignedUpBrowserAsync(factory);
+        var client = await factory.RegisterClientAsync();
+        var pkce = Pkce.Create();
+        var code = await OAuthFlow.GetCodeAsync(browser, OAuthFlow.AuthorizeUrl(client.ClientId, RedirectUri, "openid read", pkce));
+        using var api = factory.CreateApiClient();
+
+        // A real write failure, from the database itself: every new token row is refused.
+        await ExecuteAsync("CREATE TRIGGER refuse_tokens BEFORE INSERT ON OpenIddictTokens BEGIN SELECT RAISE(ABORT, 'disk full'); END;");
+        TokenResponse failed;
+        try
+        {
+            failed = await OAuthFlow.RedeemAsync(api, client, code, pkce.Verifier);
+        }
+        finally
+        {
+            await ExecuteAsync("DROP TRIGGER refuse_tokens;");
+        }
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, failed.Status);
+        Assert.Equal("temporarily_unavailable", failed.Error);
+        Assert.False(failed.Body.TryGetProperty("access_token", out _));
+
+        // The code was spent before the failure: it cannot be redeemed again, so no token of it ever exists.
+        var again = await OAuthFlow.RedeemAsync(api, client, code, pkce.Verifier);
+        Assert.Equal("invalid_grant", again.Error);
+    }
+
+    private static List<RecordedCommand> TokenWrites(CommandCounter commands) =>
+        [.. commands.Commands.Where(command =>
+            command.Text.Contains("\"OpenIddictTokens\"", StringComparison.Ordinal)
+            && !command.Text.TrimStart().StartsWith("SELECT", StringComparison.Ordinal))];
+
+    private async Task ExecuteAsync(string sql)
+    {
+        await using var connection = new SqliteConnection($"Data Source={factory.DatabasePath}");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
+    }
+}
