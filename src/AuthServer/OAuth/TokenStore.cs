@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
+using OpenIddict.Abstractions;
 using OpenIddict.EntityFrameworkCore;
 using OpenIddict.EntityFrameworkCore.Models;
 
@@ -87,18 +88,48 @@ internal sealed class TokenStore(
         await context.SaveChangesAsync(cancellationToken);
     }
 
-    /// <summary>A row still waiting for the batch is complete as it is: its changes go out with the insert.</summary>
+    /// <summary>
+    /// A row still waiting for the batch is complete as it is: its changes go out with the insert. A row this context
+    /// read is written as EF Core sees it changed: a redemption sets the status, the redemption date and the
+    /// concurrency token, where the stock store marks every column modified and so rewrites the whole row, encrypted
+    /// payload and indexed columns included. The concurrency check is the same (the old concurrency token in the
+    /// WHERE clause), and so is its failure: OpenIddict's <see cref="OpenIddictExceptions.ConcurrencyException"/>,
+    /// which is how a second, racing redemption of one code or refresh token is told it lost.
+    /// </summary>
     public override async ValueTask UpdateAsync(OpenIddictEntityFrameworkCoreToken token, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(token);
         var context = await Context.GetDbContextAsync(cancellationToken);
-        if (context.Entry(token).State == EntityState.Added)
+        var entry = context.Entry(token);
+        if (entry.State == EntityState.Added)
         {
             token.ConcurrencyToken = Guid.NewGuid().ToString();
             return;
         }
 
-        await base.UpdateAsync(token, cancellationToken);
+        if (entry.State is not (EntityState.Unchanged or EntityState.Modified))
+        {
+            await base.UpdateAsync(token, cancellationToken);
+            return;
+        }
+
+        token.ConcurrencyToken = Guid.NewGuid().ToString();
+        try
+        {
+            await context.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException exception)
+        {
+            // The failed change must not stay tracked: the sign-in's batch would otherwise write it with its tokens.
+            entry.State = EntityState.Unchanged;
+            if (exception is DbUpdateConcurrencyException)
+            {
+                throw new OpenIddictExceptions.ConcurrencyException(
+                    "The token was concurrently updated and cannot be persisted in its current state. Reload the token and retry.", exception);
+            }
+
+            throw;
+        }
     }
 
     /// <summary>A row waiting for the batch is found too (OpenIddict reads a code back to attach its payload).</summary>

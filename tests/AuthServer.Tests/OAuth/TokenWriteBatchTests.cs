@@ -43,6 +43,10 @@ public sealed class TokenWriteBatchTests(AuthServerFactory factory) : IClassFixt
             // refresh and identity tokens go out together in one transaction.
             var writes = TokenWrites(redeem);
             Assert.StartsWith("UPDATE", writes[0].Text.TrimStart(), StringComparison.Ordinal);
+
+            // Only what changed is written back: not the payload, not the indexed columns.
+            Assert.DoesNotContain("\"Payload\"", writes[0].Text, StringComparison.Ordinal);
+            Assert.DoesNotContain("\"Subject\"", writes[0].Text, StringComparison.Ordinal);
             var inserts = writes.Skip(1).ToList();
             Assert.Equal(3, inserts.Count);
             Assert.All(inserts, insert => Assert.StartsWith("INSERT", insert.Text.TrimStart(), StringComparison.Ordinal));
@@ -53,6 +57,21 @@ public sealed class TokenWriteBatchTests(AuthServerFactory factory) : IClassFixt
             var refreshed = await OAuthFlow.RefreshAsync(api, client, tokens.RefreshToken!);
             Assert.Equal(HttpStatusCode.OK, refreshed.Status);
         }
+    }
+
+    [Fact]
+    public async Task SameCode_RedeemedTwiceAtOnce_OnlyOneRedemptionWins()
+    {
+        var browser = await OAuthFlow.SignedUpBrowserAsync(factory);
+        var client = await factory.RegisterClientAsync();
+        var pkce = Pkce.Create();
+        var code = await OAuthFlow.GetCodeAsync(browser, OAuthFlow.AuthorizeUrl(client.ClientId, RedirectUri, "openid read", pkce));
+        using var api = factory.CreateApiClient();
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => OAuthFlow.RedeemAsync(api, client, code, pkce.Verifier)));
+
+        Assert.Single(answers, answer => answer.Status == HttpStatusCode.OK);
+        Assert.All(answers.Where(answer => answer.Status != HttpStatusCode.OK), answer => Assert.Equal("invalid_grant", answer.Error));
     }
 
     [Fact]
