@@ -96,6 +96,17 @@ public static class OAuthFlow
         return query["code"]!;
     }
 
+    /// <summary>A new person, a new client, and a code issued to it with PKCE, not yet redeemed.</summary>
+    public static async Task<(RegisteredClient Client, string Code, Pkce Pkce)> NewCodeAsync(
+        AuthServerFactory factory, string scope = "openid offline_access read", string redirectUri = "https://app.example/callback")
+    {
+        using var browser = await SignedUpBrowserAsync(factory);
+        var client = await factory.RegisterClientAsync(redirectUri);
+        var pkce = Pkce.Create();
+        var code = await GetCodeAsync(browser, AuthorizeUrl(client.ClientId, redirectUri, scope, pkce));
+        return (client, code, pkce);
+    }
+
     public static Task<TokenResponse> RedeemAsync(
         HttpClient http, RegisteredClient client, string code, string verifier, string redirectUri = "https://app.example/callback") =>
         TokenAsync(http, client, new Dictionary<string, string>

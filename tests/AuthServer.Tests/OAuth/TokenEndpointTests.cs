@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Headers;
-using AuthServer.Clients;
 using AuthServer.Tests.Infrastructure;
 
 namespace AuthServer.Tests.OAuth;
@@ -13,7 +12,7 @@ public sealed class TokenEndpointTests(AuthServerFactory factory) : IClassFixtur
     [Fact]
     public async Task Exchange_WrongCodeVerifier_IsInvalidGrant()
     {
-        var (client, code, _) = await NewCodeAsync();
+        var (client, code, _) = await OAuthFlow.NewCodeAsync(factory);
         using var api = factory.CreateApiClient();
 
         var response = await OAuthFlow.RedeemAsync(api, client, code, Pkce.Create().Verifier);
@@ -25,7 +24,7 @@ public sealed class TokenEndpointTests(AuthServerFactory factory) : IClassFixtur
     [Fact]
     public async Task Exchange_MissingCodeVerifier_IsInvalidRequest()
     {
-        var (client, code, _) = await NewCodeAsync();
+        var (client, code, _) = await OAuthFlow.NewCodeAsync(factory);
         using var api = factory.CreateApiClient();
 
         var response = await OAuthFlow.TokenAsync(api, client, new Dictionary<string, string>
@@ -42,7 +41,7 @@ public sealed class TokenEndpointTests(AuthServerFactory factory) : IClassFixtur
     [Fact]
     public async Task Exchange_ReusedAuthorizationCode_IsRejectedAndRevokesWhatItIssued()
     {
-        var (client, code, pkce) = await NewCodeAsync();
+        var (client, code, pkce) = await OAuthFlow.NewCodeAsync(factory);
         using var api = factory.CreateApiClient();
         var first = await OAuthFlow.RedeemAsync(api, client, code, pkce.Verifier);
         Assert.Equal(HttpStatusCode.OK, first.Status);
@@ -65,7 +64,7 @@ public sealed class TokenEndpointTests(AuthServerFactory factory) : IClassFixtur
     [Fact]
     public async Task Exchange_CodeRedeemedByAnotherClient_IsInvalidGrant()
     {
-        var (_, code, pkce) = await NewCodeAsync();
+        var (_, code, pkce) = await OAuthFlow.NewCodeAsync(factory);
         var other = await factory.RegisterClientAsync(RedirectUri);
         using var api = factory.CreateApiClient();
 
@@ -78,7 +77,7 @@ public sealed class TokenEndpointTests(AuthServerFactory factory) : IClassFixtur
     [Fact]
     public async Task Exchange_CodeWithAnotherRedirectUri_IsInvalidGrant()
     {
-        var (client, code, pkce) = await NewCodeAsync();
+        var (client, code, pkce) = await OAuthFlow.NewCodeAsync(factory);
         using var api = factory.CreateApiClient();
 
         var response = await OAuthFlow.RedeemAsync(api, client, code, pkce.Verifier, "https://app.example/other");
@@ -90,7 +89,7 @@ public sealed class TokenEndpointTests(AuthServerFactory factory) : IClassFixtur
     [Fact]
     public async Task Exchange_WrongClientSecret_IsInvalidClient()
     {
-        var (client, code, pkce) = await NewCodeAsync();
+        var (client, code, pkce) = await OAuthFlow.NewCodeAsync(factory);
         using var api = factory.CreateApiClient();
 
         var response = await OAuthFlow.TokenAsync(api, client, new Dictionary<string, string>
@@ -108,7 +107,7 @@ public sealed class TokenEndpointTests(AuthServerFactory factory) : IClassFixtur
     [Fact]
     public async Task Exchange_ConfidentialClientWithoutSecret_IsInvalidClient()
     {
-        var (client, code, pkce) = await NewCodeAsync();
+        var (client, code, pkce) = await OAuthFlow.NewCodeAsync(factory);
         using var api = factory.CreateApiClient();
 
         var response = await OAuthFlow.RedeemAsync(api, client with { ClientSecret = null }, code, pkce.Verifier);
@@ -220,15 +219,6 @@ public sealed class TokenEndpointTests(AuthServerFactory factory) : IClassFixtur
         using var response = await api.SendAsync(request);
 
         Assert.InRange((int)response.StatusCode, 400, 499);
-    }
-
-    private async Task<(RegisteredClient Client, string Code, Pkce Pkce)> NewCodeAsync()
-    {
-        using var browser = await OAuthFlow.SignedUpBrowserAsync(factory);
-        var client = await factory.RegisterClientAsync(RedirectUri);
-        var pkce = Pkce.Create();
-        var code = await OAuthFlow.GetCodeAsync(browser, OAuthFlow.AuthorizeUrl(client.ClientId, RedirectUri, "openid offline_access read", pkce));
-        return (client, code, pkce);
     }
 }
 

@@ -62,10 +62,7 @@ public sealed class TokenWriteBatchTests(AuthServerFactory factory) : IClassFixt
     [Fact]
     public async Task SameCode_RedeemedTwiceAtOnce_OnlyOneRedemptionWins()
     {
-        var browser = await OAuthFlow.SignedUpBrowserAsync(factory);
-        var client = await factory.RegisterClientAsync();
-        var pkce = Pkce.Create();
-        var code = await OAuthFlow.GetCodeAsync(browser, OAuthFlow.AuthorizeUrl(client.ClientId, RedirectUri, "openid read", pkce));
+        var (client, code, pkce) = await OAuthFlow.NewCodeAsync(factory, "openid read");
         using var api = factory.CreateApiClient();
 
         var answers = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => OAuthFlow.RedeemAsync(api, client, code, pkce.Verifier)));
@@ -77,10 +74,7 @@ public sealed class TokenWriteBatchTests(AuthServerFactory factory) : IClassFixt
     [Fact]
     public async Task TokensCannotBeWritten_RedemptionIs503TemporarilyUnavailable_AndNoTokenIsReturned()
     {
-        var browser = await OAuthFlow.SignedUpBrowserAsync(factory);
-        var client = await factory.RegisterClientAsync();
-        var pkce = Pkce.Create();
-        var code = await OAuthFlow.GetCodeAsync(browser, OAuthFlow.AuthorizeUrl(client.ClientId, RedirectUri, "openid read", pkce));
+        var (client, code, pkce) = await OAuthFlow.NewCodeAsync(factory, "openid read");
         using var api = factory.CreateApiClient();
 
         // A real write failure, from the database itself: every new token row is refused.
