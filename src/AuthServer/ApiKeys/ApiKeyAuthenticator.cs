@@ -35,8 +35,9 @@ internal sealed class ApiKeyAuthenticator(
     TimeProvider clock,
     ILogger<ApiKeyAuthenticator> logger) : IDisposable
 {
-    // A cache of its own (keyed by the key's hash, nothing else lives in it), bounded, so a flood of distinct well-formed keys cannot grow memory without limit (the
-    // shared IMemoryCache has no size limit, and OpenIddict's stores rely on that).
+    // A cache of its own (keyed by the key's hash: nothing else lives in it), bounded, so a flood of distinct
+    // well-formed keys cannot grow memory without limit (the shared IMemoryCache has no size limit, and OpenIddict's
+    // stores rely on that).
     private readonly MemoryCache _cache = new(new MemoryCacheOptions { SizeLimit = 100_000 });
 
     // Unknown keys are cached too (as this sentinel), so a client hammering with a well-formed but unknown key

@@ -11,8 +11,9 @@ namespace AuthServer.OAuth;
 /// <see cref="Flush"/>, the last step before the response is built, writes them in one <c>SaveChanges</c>: one
 /// transaction, one trip through the SQLite write gate. A code redemption goes from three writes to two (the code is
 /// marked redeemed first, on its own, as replay detection needs), a code from two to one.
-/// Nothing is returned to a client before its rows are written: a sign-in that fails before the flush returns no token,
-/// and its rows are dropped with the request's context.
+/// Nothing is returned to a client before its rows are written: a sign-in rejected or failing before the flush returns
+/// no token, and its rows are dropped with the request's context (one request, one sign-in: nothing else in that
+/// request saves the context afterwards).
 /// </summary>
 internal sealed class TokenWriteBatch(AuthDbContext context)
 {
