@@ -12,14 +12,15 @@ using static OpenIddict.Abstractions.OpenIddictConstants;
 namespace AuthServer.OAuth;
 
 /// <summary>
-/// Remembers OpenIddict's <c>"active": true</c> introspection answers, by client and token, for
+/// Remembers OpenIddict's <c>"active": true</c> introspection answers about access tokens, by client and token, for
 /// <see cref="OAuthOptions.IntrospectionCacheDuration"/> (never past the token's <c>exp</c>). A resource server that
 /// introspects the same bearer token on every call it receives then costs a memory lookup, not a token validation
 /// and database read. The caller still authenticates on every request: a remembered answer is given only to the
 /// client it was given to, presenting the same secret (compared as SHA-256, in constant time).
-/// Every change to a token, authorization or client row (revocation, redemption, a rotated secret) that goes through
-/// this node's database connections drops every remembered answer once it is committed (<see cref="OAuthChangeSignal"/>),
-/// so revocation stays immediate on the node; changes made by another node are seen within the duration.
+/// Every change to a token, authorization or client row (a revocation, a rotated secret) that goes through this node's
+/// database connections drops every remembered answer once it is committed (<see cref="OAuthChangeSignal"/>), so
+/// revocation stays immediate on the node; changes made by another node are seen within the duration. A code or
+/// refresh-token redemption drops nothing: only the redeemed token's own answer changes, and that is never kept.
 /// </summary>
 internal sealed class IntrospectionCache(IOptions<OAuthOptions> options, TimeProvider clock) : IDisposable
 {
@@ -99,7 +100,11 @@ internal sealed class IntrospectionCache(IOptions<OAuthOptions> options, TimePro
         await original.WriteAsync(body, context.RequestAborted);
     }
 
-    /// <summary>The token's expiry when the answer is <c>"active": true</c> with an <c>exp</c>; otherwise nothing to keep.</summary>
+    /// <summary>
+    /// The token's expiry when the answer is <c>"active": true</c> for an access token with an <c>exp</c>; otherwise
+    /// nothing to keep. Answers about codes and refresh tokens are not kept: a redemption changes them without
+    /// signalling a change (<see cref="OAuthChangeSignal.Redemption"/>), and resource servers introspect access tokens.
+    /// </summary>
     private static DateTimeOffset? ActiveUntil(byte[] body)
     {
         try
@@ -108,6 +113,7 @@ internal sealed class IntrospectionCache(IOptions<OAuthOptions> options, TimePro
             var root = document.RootElement;
             return root.ValueKind == JsonValueKind.Object
                 && root.TryGetProperty(Claims.Active, out var active) && active.ValueKind == JsonValueKind.True
+                && root.TryGetProperty(Claims.TokenUsage, out var usage) && usage.ValueEquals(TokenTypeHints.AccessToken)
                 && root.TryGetProperty(Claims.ExpiresAt, out var exp) && exp.TryGetInt64(out var seconds)
                     ? DateTimeOffset.FromUnixTimeSeconds(seconds)
                     : null;
@@ -128,7 +134,25 @@ internal sealed class IntrospectionCache(IOptions<OAuthOptions> options, TimePro
 /// </summary>
 internal sealed class OAuthChangeSignal(IntrospectionCache cache) : DbCommandInterceptor, ITransactionEndInterceptor
 {
+    private static readonly AsyncLocal<bool> Redeeming = new();
+
     private readonly System.Collections.Concurrent.ConcurrentDictionary<Guid, bool> _pending = new();
+
+    /// <summary>
+    /// While the returned scope is open, this flow's statements are a token's redemption and nothing else (the token
+    /// store checks that): no remembered answer depends on them, so they drop none. Every code and refresh-token
+    /// redemption would otherwise empty the cache.
+    /// </summary>
+    public static IDisposable Redemption()
+    {
+        Redeeming.Value = true;
+        return new RedemptionScope();
+    }
+
+    private sealed class RedemptionScope : IDisposable
+    {
+        public void Dispose() => Redeeming.Value = false;
+    }
 
     private static bool Changes(DbCommand command)
     {
@@ -139,7 +163,7 @@ internal sealed class OAuthChangeSignal(IntrospectionCache cache) : DbCommandInt
 
     private void Ran(DbCommand command, Guid connectionId)
     {
-        if (!Changes(command))
+        if (Redeeming.Value || !Changes(command))
         {
             return;
         }

@@ -39,10 +39,11 @@ public sealed class OAuthOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00", "00:05:00")]
     public TimeSpan EntityCacheDuration { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>How long a node may repeat an introspection answer (<c>"active": true</c>) to the same client for the
-    /// same token. Any change to a token, authorization or client made through this node's database connection drops
-    /// every remembered answer at once, so a revocation is seen by the next call on that node; one made on another
-    /// node is seen within this time. Never longer than the token lives. Zero turns it off.</summary>
+    /// <summary>How long a node may repeat an introspection answer (<c>"active": true</c>, access tokens only) to the
+    /// same client for the same token. Any change to a token, authorization or client made through this node's
+    /// database connection (a redemption excepted) drops every remembered answer at once, so a revocation is seen by
+    /// the next call on that node; one made on another node is seen within this time. Never longer than the token
+    /// lives. Zero turns it off.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:05:00")]
     public TimeSpan IntrospectionCacheDuration { get; set; } = TimeSpan.FromSeconds(5);
 

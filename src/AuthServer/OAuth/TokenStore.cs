@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.ChangeTracking;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
 using OpenIddict.Abstractions;
@@ -113,10 +114,17 @@ internal sealed class TokenStore(
             return;
         }
 
+        // A redemption alone (valid to redeemed, nothing else changed in the context) can only change what
+        // introspection says of the redeemed code or refresh token, and those answers are never remembered: it does not
+        // need to drop the node's remembered introspection answers, the way a revocation does.
+        var redemptionOnly = IsRedemptionOnly(context, entry);
         token.ConcurrencyToken = Guid.NewGuid().ToString();
         try
         {
-            await context.SaveChangesAsync(cancellationToken);
+            using (redemptionOnly ? OAuthChangeSignal.Redemption() : null)
+            {
+                await context.SaveChangesAsync(cancellationToken);
+            }
         }
         catch (DbUpdateException exception)
         {
@@ -130,6 +138,29 @@ internal sealed class TokenStore(
 
             throw;
         }
+    }
+
+    private static bool IsRedemptionOnly(DbContext context, EntityEntry<OpenIddictEntityFrameworkCoreToken> entry)
+    {
+        if (entry.Property(token => token.Status).OriginalValue != OpenIddictConstants.Statuses.Valid
+            || entry.Entity.Status != OpenIddictConstants.Statuses.Redeemed
+            || entry.Properties.Any(property => property.IsModified && property.Metadata.Name is not (
+                nameof(OpenIddictEntityFrameworkCoreToken.Status)
+                or nameof(OpenIddictEntityFrameworkCoreToken.RedemptionDate)
+                or nameof(OpenIddictEntityFrameworkCoreToken.ConcurrencyToken))))
+        {
+            return false;
+        }
+
+        foreach (var other in context.ChangeTracker.Entries())
+        {
+            if (other.State != EntityState.Unchanged && !ReferenceEquals(other.Entity, entry.Entity))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>A row waiting for the batch is found too (OpenIddict reads a code back to attach its payload).</summary>

@@ -8,7 +8,8 @@ namespace AuthServer.Tests.OAuth;
 
 /// <summary>
 /// Introspection answers remembered by the node: served without a database read, only to the client that got them,
-/// with the same secret, and dropped the moment a revocation (single, bulk or a secret rotation) is committed.
+/// with the same secret, and dropped the moment a revocation (single, bulk or a secret rotation) is committed, but not
+/// by a code or refresh-token redemption.
 /// </summary>
 public sealed class IntrospectionCacheTests(AuthServerFactory factory) : IClassFixture<AuthServerFactory>
 {
@@ -48,6 +49,37 @@ public sealed class IntrospectionCacheTests(AuthServerFactory factory) : IClassF
         Assert.Equal(HttpStatusCode.OK, revoke.StatusCode);
 
         Assert.False(Active(await IntrospectAsync(api, client, client.ClientSecret!, current.AccessToken)));
+    }
+
+    [Fact]
+    public async Task Redemption_KeepsRememberedAnswers_AndARefreshTokensAnswerIsNeverRemembered()
+    {
+        var (browser, client, tokens) = await OAuthFlow.FullFlowAsync(factory);
+        browser.Dispose();
+        using var api = factory.CreateApiClient();
+        Assert.True(Active(await IntrospectAsync(api, client, client.ClientSecret!, tokens.AccessToken)));
+
+        // Refreshing redeems the refresh token (a token row updated): nothing a remembered answer says has changed.
+        var refreshed = await OAuthFlow.RefreshAsync(api, client, tokens.RefreshToken!);
+        Assert.Equal(HttpStatusCode.OK, refreshed.Status);
+        using (var commands = new CommandCounter(factory.DatabasePath))
+        {
+            Assert.True(Active(await IntrospectAsync(api, client, client.ClientSecret!, tokens.AccessToken)));
+            Assert.Equal(0, commands.Count);
+        }
+
+        // A refresh token's answer is worked out each time, since its redemption does not drop remembered answers.
+        Assert.True(Active(await IntrospectAsync(api, client, client.ClientSecret!, refreshed.RefreshToken!)));
+        using (var commands = new CommandCounter(factory.DatabasePath))
+        {
+            Assert.True(Active(await IntrospectAsync(api, client, client.ClientSecret!, refreshed.RefreshToken!)));
+            Assert.NotEqual(0, commands.Count);
+        }
+
+        // And a revocation still drops them.
+        using var revoke = await PostAsync(api, "/oauth/revoke", client, client.ClientSecret!, tokens.AccessToken);
+        Assert.Equal(HttpStatusCode.OK, revoke.StatusCode);
+        Assert.False(Active(await IntrospectAsync(api, client, client.ClientSecret!, tokens.AccessToken)));
     }
 
     [Fact]
