@@ -81,8 +81,14 @@ public sealed class AuthorizationController(
             return ErrorPage(new OpenIddictResponse { Error = Errors.InvalidClient, ErrorDescription = "The client is unknown." });
         }
 
-        var existing = await FindPermanentAuthorizationsAsync(user, application, request.GetScopes());
-        switch (await applications.GetConsentTypeAsync(application))
+        // Under systematic consent, or explicit consent asked again with prompt=consent, the consent page is shown
+        // whatever was granted before: the earlier grants are not looked up (the page's POST looks them up to reuse one).
+        var consentType = await applications.GetConsentTypeAsync(application);
+        var existing = consentType == ConsentTypes.Systematic
+            || (consentType == ConsentTypes.Explicit && request.HasPromptValue(PromptValues.Consent))
+            ? []
+            : await FindPermanentAuthorizationsAsync(user, application, request.GetScopes());
+        switch (consentType)
         {
             case ConsentTypes.External when existing.Count == 0:
                 return ForbidWith(Errors.ConsentRequired, "The user is not allowed to use this application.");

@@ -1,9 +1,13 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
+using AuthServer.Data;
 using AuthServer.Tests.Infrastructure;
+using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.JsonWebTokens;
+using OpenIddict.Abstractions;
 
 namespace AuthServer.Tests.OAuth;
 
@@ -118,6 +122,34 @@ public sealed class AuthorizationCodeFlowTests(AuthServerFactory factory) : ICla
         Assert.Equal("xyz-state", query["state"]);
         Assert.Equal("https://localhost/", query["iss"]);
         Assert.False(query.ContainsKey("code"));
+    }
+
+    [Fact]
+    public async Task PromptConsent_AfterAGrant_AsksAgain_AndTheGrantIsReused()
+    {
+        // Arrange: consent given once.
+        var email = OAuthFlow.NewEmail();
+        using var browser = await OAuthFlow.SignedUpBrowserAsync(factory, email);
+        var client = await factory.RegisterClientAsync();
+        await OAuthFlow.GetCodeAsync(browser, OAuthFlow.AuthorizeUrl(client.ClientId, RedirectUri, "openid read", Pkce.Create()));
+
+        // Act 1: prompt=consent asks again.
+        var (asked, consent) = await browser.GetPageAsync(OAuthFlow.AuthorizeUrl(
+            client.ClientId, RedirectUri, "openid read", Pkce.Create(), extra: new Dictionary<string, string> { ["prompt"] = "consent" }));
+        Assert.Equal(HttpStatusCode.OK, asked.StatusCode);
+        var accepted = await browser.SubmitAsync(consent, new Dictionary<string, string>(), submitButton: "submit.Accept");
+        Assert.StartsWith(RedirectUri + "?code=", TestBrowser.Location(accepted).OriginalString, StringComparison.Ordinal);
+
+        // Act 2: prompt=none needs no page: the grant is found.
+        var silent = await browser.Http.GetAsync(OAuthFlow.AuthorizeUrl(
+            client.ClientId, RedirectUri, "openid read", Pkce.Create(), extra: new Dictionary<string, string> { ["prompt"] = "none" }));
+        Assert.StartsWith(RedirectUri + "?code=", TestBrowser.Location(silent).OriginalString, StringComparison.Ordinal);
+
+        // Assert: accepting again reused the first grant rather than adding a second.
+        await using var scope = factory.Services.CreateAsyncScope();
+        var user = await scope.ServiceProvider.GetRequiredService<UserManager<ApplicationUser>>().FindByEmailAsync(email);
+        var grants = scope.ServiceProvider.GetRequiredService<IOpenIddictAuthorizationManager>().FindBySubjectAsync(user!.Id, TestContext.Current.CancellationToken);
+        Assert.Equal(1, await grants.CountAsync(TestContext.Current.CancellationToken));
     }
 
     [Fact]
