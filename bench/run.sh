@@ -25,6 +25,8 @@ fi
 # The peer's dependencies come from npm, pinned by its lock file.
 (cd bench/peers/oidc-provider && npm ci --no-audit --no-fund --loglevel=error)
 
-dotnet publish src/AuthServer -c Release -o bench/.out/server --nologo -v quiet
+# Published as README's production notes say: for this machine's platform, so precompiled (ReadyToRun).
+rid=$(dotnet --info | awk '/RID:/ { print $2; exit }')
+dotnet publish src/AuthServer -c Release -r "$rid" --self-contained false -o bench/.out/server --nologo -v quiet
 dotnet build bench/AuthServer.Bench -c Release --nologo -v quiet
 exec dotnet bench/AuthServer.Bench/bin/Release/net10.0/AuthServer.Bench.dll run
