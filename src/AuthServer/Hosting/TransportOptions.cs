@@ -9,7 +9,7 @@ public sealed class TransportOptions
 
     /// <summary>
     /// Trust <c>X-Forwarded-For</c> and <c>X-Forwarded-Proto</c> from the proxies listed in <see cref="KnownProxies"/>
-    /// (or from any proxy on a private network when the list is empty), so that a proxy terminating TLS is seen as HTTPS.
+    /// (and from loopback, which ASP.NET Core always trusts), so that a proxy terminating TLS is seen as HTTPS.
     /// </summary>
     public bool UseForwardedHeaders { get; set; }
 
