@@ -15,7 +15,7 @@ internal static class Report
         text.AppendLine();
         text.AppendLine(CultureInfo.InvariantCulture, $"Machine: {Machine()}.");
         text.AppendLine(CultureInfo.InvariantCulture,
-            $"Load: wrk -t{settings.Threads} -c{settings.Connections}, {settings.Warmup} s warm-up, then {settings.Runs} runs of {settings.Duration} s; the median run is shown (errors: all runs together). Full sign-in flow: {settings.FlowConcurrency} people at once, driven by the harness. Database: {(settings.SqlServer is null ? "SQLite (WAL) on local disk" : "SQL Server")}.");
+            $"Load: wrk -t{settings.Threads} -c{settings.Connections}, {settings.Warmup} s warm-up, then {settings.Runs} runs of {settings.Duration} s; the median run is shown (errors: all runs together). Full sign-in flow: {settings.FlowConcurrency} people at once, driven by the harness; each of its runs is followed by a run of the password hash. Database: {(settings.SqlServer is null ? "SQLite (WAL) on local disk" : "SQL Server")}.");
         text.AppendLine();
         text.AppendLine("| scenario | server | throughput | p50 | p99 | p99/p50 | errors | server CPU per request |");
         text.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|");
