@@ -14,8 +14,8 @@ internal sealed record Measurement(string Scenario, string Server, RunResult Med
 internal sealed class Harness(BenchSettings settings) : IDisposable
 {
     private const string BenchPassword = "bench password 1234";
-    private static readonly string[] Proxy = ["X-Forwarded-Proto: https"];
     private const string PasswordHash = "password hash (floor for sign-in)";
+    private static readonly string[] Proxy = ["X-Forwarded-Proto: https"];
 
     private readonly List<Measurement> _results = [];
     private readonly HttpClient _http = new(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false, MaxConnectionsPerServer = 256 });
@@ -137,7 +137,7 @@ internal sealed class Harness(BenchSettings settings) : IDisposable
             var everyone = people.ToList();
             await SignInLoad.RunAsync(_http, app, everyone, settings.FlowConcurrency, TimeSpan.FromSeconds(settings.Warmup));
             // Each run of flows is followed by a run of the bare hash, so that the two rates compared come from the same
-            // minutes: on a shared VM the speed of the machine itself drifts by a third within a quarter of an hour.
+            // minutes: on a shared VM the speed of the machine itself can change by a factor of two within minutes.
             var runs = new List<RunResult>();
             var hashes = new List<RunResult>();
             for (var run = 0; run < settings.Runs; run++)
