@@ -135,7 +135,11 @@ internal sealed class ApiKeyAuthenticator(
 
     public void Dispose() => _cache.Dispose();
 
+    /// <summary>
+    /// The database could not be reached or refused a statement: a read's own exception, or EF Core's wrapping of it
+    /// (a failed connection, a failed write). A lost optimistic-concurrency race (no database error inside) is not one.
+    /// </summary>
     internal static bool IsDatabaseFailure(Exception exception) =>
         exception is DbException or RetryLimitExceededException or TimeoutException
-        || (exception is InvalidOperationException && exception.InnerException is DbException);
+        || (exception is InvalidOperationException or DbUpdateException && exception.InnerException is DbException);
 }

@@ -193,7 +193,7 @@ internal static class OAuthServerExtensions
                 {
                     await next(context);
                 }
-                catch (Exception exception) when (IsDatabaseFailure(exception) && !context.Response.HasStarted)
+                catch (Exception exception) when (ApiKeys.ApiKeyAuthenticator.IsDatabaseFailure(exception) && !context.Response.HasStarted)
                 {
                     logger.LogError(exception, "The database failed while serving {Path}; answered 503.", context.Request.Path.Value);
                     context.Response.Clear();
@@ -208,10 +208,6 @@ internal static class OAuthServerExtensions
                 }
             }));
     }
-
-    private static bool IsDatabaseFailure(Exception exception) =>
-        ApiKeys.ApiKeyAuthenticator.IsDatabaseFailure(exception)
-        || exception is Microsoft.EntityFrameworkCore.DbUpdateException { InnerException: System.Data.Common.DbException };
 
     /// <summary>Pages a person looks at, as opposed to APIs whose status codes and headers are the answer.</summary>
     private static bool IsInteractive(PathString path) =>

@@ -258,6 +258,29 @@ public sealed class ApiKeyLifecycleTests
     }
 
     [Fact]
+    public async Task Key_Expired_WhenTheAuditWriteIsRefused_IsStill401()
+    {
+        await using var factory = NewFactory();
+        using var browser = await OAuthFlow.SignedUpBrowserAsync(factory);
+        var key = await Dashboard.CreateKeyAsync(browser, "expiring", lifetimeDays: 7);
+        await SetExpiryAsync(factory, key, DateTimeOffset.UtcNow.AddMinutes(-1));
+        using var api = factory.CreateApiClient();
+
+        // The database itself refuses the audit row (EF Core reports it as a DbUpdateException).
+        await using (var connection = new SqliteConnection($"Data Source={factory.DatabasePath}"))
+        {
+            await connection.OpenAsync(TestContext.Current.CancellationToken);
+            await using var command = connection.CreateCommand();
+            command.CommandText = "CREATE TRIGGER refuse_audit BEFORE INSERT ON AuditEvents BEGIN SELECT RAISE(ABORT, 'disk full'); END;";
+            await command.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
+        }
+
+        using var response = await Dashboard.CallAsync(api, "/v1/models", key);
+
+        await ProfileEndpointTests.AssertErrorAsync(response, HttpStatusCode.Unauthorized, "invalid_token");
+    }
+
+    [Fact]
     public async Task Key_ExpiringWithin14Days_IsFlaggedOnTheDashboard()
     {
         await using var factory = NewFactory();
