@@ -4,12 +4,25 @@ using System.Text.Json;
 
 namespace AuthServer.Bench;
 
-/// <summary>One row of the results: a scenario on one server, the median of the runs.</summary>
-internal sealed record Measurement(string Scenario, string Server, RunResult Median, IReadOnlyList<RunResult> Runs, string Unit = "req/s");
+/// <summary>
+/// One row of the results: a scenario on one server, the median of the runs. <paramref name="Ratios"/>: for a scenario
+/// measured against a reference, the rate of each run over the rate of the reference's run just after it.
+/// </summary>
+internal sealed record Measurement(
+    string Scenario, string Server, RunResult Median, IReadOnlyList<RunResult> Runs, string Unit = "req/s", IReadOnlyList<double>? Ratios = null);
+
+/// <summary>A scenario on one server: where it runs and how to prepare the load of a run expected to make so many requests.</summary>
+internal sealed record Side(string Scenario, string Server, ServerProcess Host, Func<long, Task<WrkLoad>> Prepare);
+
+/// <summary>The peer, started with a client for tokens, a resource server for introspection and a token to introspect.</summary>
+internal sealed record Peer(ServerProcess Host, Client Service, Client ResourceServer, string Token);
 
 /// <summary>
 /// Starts AuthServer (Release, Production settings behind a TLS-terminating proxy, on loopback), the bare endpoint and
 /// oidc-provider; seeds what each scenario needs; drives every scenario (warm-up, then the runs); writes the table.
+/// A scenario with a reference (the peer, the bare endpoint, the password hash) alternates its runs with the
+/// reference's: on a shared VM the speed of the machine can change by a factor of two within minutes, so only runs
+/// taken side by side are compared.
 /// </summary>
 internal sealed class Harness(BenchSettings settings) : IDisposable
 {
@@ -35,11 +48,9 @@ internal sealed class Harness(BenchSettings settings) : IDisposable
         await using (var ours = await ServerProcess.StartAsync("dotnet", [settings.ServerDll, "--urls", $"http://127.0.0.1:{port}"], environment, port, "/healthz"))
         {
             _http.BaseAddress = ours.Address;
-            await MeasureOursAsync(ours, environment);
+            await MeasureAsync(ours, environment);
         }
 
-        await MeasureBareAsync();
-        await MeasurePeerAsync();
         if (settings.Includes("password-hash") && !settings.Includes("full sign-in flow"))
         {
             Log("calibration: password hash");
@@ -68,7 +79,7 @@ internal sealed class Harness(BenchSettings settings) : IDisposable
         ["RateLimits__SignInFailuresPerMinute"] = "1000000",
     };
 
-    private async Task MeasureOursAsync(ServerProcess ours, Dictionary<string, string> environment)
+    private async Task MeasureAsync(ServerProcess ours, Dictionary<string, string> environment)
     {
         // Seeding: clients through the CLI (as an operator would), people and keys through the pages.
         var cli = settings.ServerDll;
@@ -93,29 +104,6 @@ internal sealed class Harness(BenchSettings settings) : IDisposable
         var serviceToken = (await Flows.TokenAsync(_http, service, [new("grant_type", "client_credentials"), new("scope", "read")]))
             .GetProperty("access_token").GetString()!;
         var url = ours.Address;
-
-        await ScenarioAsync("discovery", ours, "AuthServer", _ => Task.FromResult(
-            new WrkLoad(new Uri(url, "/.well-known/openid-configuration"), "get.lua", Proxy)));
-        await ScenarioAsync("client_credentials", ours, "AuthServer", _ => Task.FromResult(
-            TokenLoad(url, service, "grant_type=client_credentials&scope=read")));
-        await ScenarioAsync("authorization_code + PKCE", ours, "AuthServer", async expected =>
-        {
-            var lines = await MintAsync(email, app, expected, refresh: false);
-            return LinesLoad(url, app, lines, "grant_type=authorization_code&%s&redirect_uri=" + Uri.EscapeDataString(Flows.RedirectUri));
-        });
-        await ScenarioAsync("refresh_token", ours, "AuthServer", async expected =>
-        {
-            var lines = await MintAsync(email, app, expected, refresh: true);
-            return LinesLoad(url, app, lines, "grant_type=refresh_token&%s");
-        });
-        await Flows.EnsureActiveAsync(_http, new Uri(url, "/oauth/introspect"), resourceServer, serviceToken);
-        await ScenarioAsync("introspection", ours, "AuthServer", _ => Task.FromResult(
-            IntrospectionLoad(new Uri(url, "/oauth/introspect"), resourceServer, serviceToken)));
-        await ScenarioAsync("GET /v1/models (API key)", ours, "AuthServer", _ => Task.FromResult(
-            new WrkLoad(new Uri(url, "/v1/models"), "get.lua", [.. Proxy, $"Authorization: Bearer {apiKey}"])));
-        await ScenarioAsync("GET /v1/user/profile (JWT)", ours, "AuthServer", _ => Task.FromResult(
-            new WrkLoad(new Uri(url, "/v1/user/profile"), "get.lua", [.. Proxy, $"Authorization: Bearer {userToken}"])));
-
         using (var models = new HttpRequestMessage(HttpMethod.Get, "/v1/models"))
         {
             models.Headers.Add("X-Forwarded-Proto", "https");
@@ -123,6 +111,40 @@ internal sealed class Harness(BenchSettings settings) : IDisposable
             using var response = await _http.SendAsync(models);
             await File.WriteAllBytesAsync(Path.Combine(settings.OutDirectory, "models.json"), await response.Content.ReadAsByteArrayAsync());
         }
+
+        // The references run beside our server for the whole run (idle while it is measured).
+        await using var bare = await StartBareAsync();
+        var peer = await StartPeerAsync();
+        await using var peerHost = peer?.Host;
+
+        await ScenarioAsync(new("discovery", "AuthServer", ours, _ => Task.FromResult(
+            new WrkLoad(new Uri(url, "/.well-known/openid-configuration"), "get.lua", Proxy))));
+        await ScenarioAsync(
+            new("client_credentials", "AuthServer", ours, _ => Task.FromResult(TokenLoad(url, service, "grant_type=client_credentials&scope=read"))),
+            peer is null ? null : new("client_credentials", "oidc-provider", peer.Host, _ => Task.FromResult(
+                new WrkLoad(new Uri(peer.Host.Address, "/token"), "post.lua", [$"Authorization: {peer.Service.Basic}"],
+                    new Dictionary<string, string> { ["BENCH_BODY"] = "grant_type=client_credentials&scope=read" }))));
+        await ScenarioAsync(new("authorization_code + PKCE", "AuthServer", ours, async expected =>
+        {
+            var lines = await MintAsync(email, app, expected, refresh: false);
+            return LinesLoad(url, app, lines, "grant_type=authorization_code&%s&redirect_uri=" + Uri.EscapeDataString(Flows.RedirectUri));
+        }));
+        await ScenarioAsync(new("refresh_token", "AuthServer", ours, async expected =>
+        {
+            var lines = await MintAsync(email, app, expected, refresh: true);
+            return LinesLoad(url, app, lines, "grant_type=refresh_token&%s");
+        }));
+        await Flows.EnsureActiveAsync(_http, new Uri(url, "/oauth/introspect"), resourceServer, serviceToken);
+        await ScenarioAsync(
+            new("introspection", "AuthServer", ours, _ => Task.FromResult(IntrospectionLoad(new Uri(url, "/oauth/introspect"), resourceServer, serviceToken))),
+            peer is null ? null : new("introspection", "oidc-provider", peer.Host, _ => Task.FromResult(
+                IntrospectionLoad(new Uri(peer.Host.Address, "/token/introspection"), peer.ResourceServer, peer.Token))));
+        var bareSide = bare is null ? null : new Side("bare endpoint", "calibration", bare, _ => Task.FromResult(
+            new WrkLoad(new Uri(bare.Address, "/v1/models"), "get.lua", Proxy)));
+        await ScenarioAsync(new("GET /v1/models (API key)", "AuthServer", ours, _ => Task.FromResult(
+            new WrkLoad(new Uri(url, "/v1/models"), "get.lua", [.. Proxy, $"Authorization: Bearer {apiKey}"]))), bareSide);
+        await ScenarioAsync(new("GET /v1/user/profile (JWT)", "AuthServer", ours, _ => Task.FromResult(
+            new WrkLoad(new Uri(url, "/v1/user/profile"), "get.lua", [.. Proxy, $"Authorization: Bearer {userToken}"]))), bareSide);
 
         if (settings.Includes("full sign-in flow"))
         {
@@ -153,88 +175,117 @@ internal sealed class Harness(BenchSettings settings) : IDisposable
                 }
             }
 
-            _results.Add(new Measurement("full sign-in flow", "AuthServer", Median(runs), runs, "flows/s"));
+            Record("full sign-in flow", "AuthServer", runs, "flows/s", hashes.Count == runs.Count ? Ratios(runs, hashes) : null);
             if (hashes.Count > 0)
             {
-                _results.Add(new Measurement(PasswordHash, "calibration", Median(hashes), hashes, "hashes/s"));
+                Record(PasswordHash, "calibration", hashes, "hashes/s");
             }
         }
     }
 
-    private async Task MeasureBareAsync()
+    private async Task<ServerProcess?> StartBareAsync()
     {
         if (!settings.Includes("bare endpoint"))
         {
-            return;
+            return null;
         }
 
         var port = ServerProcess.FreePort();
-        await using var bare = await ServerProcess.StartAsync(
+        Log($"bare endpoint: http://127.0.0.1:{port}");
+        return await ServerProcess.StartAsync(
             "dotnet", [typeof(Harness).Assembly.Location, "bare", port.ToString(CultureInfo.InvariantCulture), Path.Combine(settings.OutDirectory, "models.json")],
             new Dictionary<string, string> { ["DOTNET_gcServer"] = "1" }, port, "/healthz");
-        await ScenarioAsync("bare endpoint", bare, "calibration", _ => Task.FromResult(
-            new WrkLoad(new Uri(bare.Address, "/v1/models"), "get.lua", Proxy)));
     }
 
-    private async Task MeasurePeerAsync()
+    private async Task<Peer?> StartPeerAsync()
     {
         if (!settings.Includes("client_credentials") && !settings.Includes("introspection"))
         {
-            return;
+            return null;
         }
 
         var port = ServerProcess.FreePort();
-        var serviceSecret = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
-        var resourceSecret = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        var service = new Client("bench-service", Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
+        var resourceServer = new Client("platform-api", Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
         Log($"oidc-provider: http://127.0.0.1:{port}");
-        await using var peer = await ServerProcess.StartAsync(
-            "node", [Path.Combine(settings.PeerDirectory, "server.mjs"), port.ToString(CultureInfo.InvariantCulture), serviceSecret, resourceSecret],
+        var host = await ServerProcess.StartAsync(
+            "node", [Path.Combine(settings.PeerDirectory, "server.mjs"), port.ToString(CultureInfo.InvariantCulture), service.Secret, resourceServer.Secret],
             new Dictionary<string, string> { ["NODE_ENV"] = "production" }, port, "/.well-known/openid-configuration");
-        var service = new Client("bench-service", serviceSecret);
-        await ScenarioAsync("client_credentials", peer, "oidc-provider", _ => Task.FromResult(
-            new WrkLoad(new Uri(peer.Address, "/token"), "post.lua", [$"Authorization: {service.Basic}"],
-                new Dictionary<string, string> { ["BENCH_BODY"] = "grant_type=client_credentials&scope=read" })));
-
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(peer.Address, "/token"))
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(host.Address, "/token"))
         {
             Content = new FormUrlEncodedContent([new("grant_type", "client_credentials"), new("scope", "read"), new("resource", "urn:platform-api:opaque")]),
         };
         request.Headers.Authorization = service.Basic;
         using var response = await _http.SendAsync(request);
         var token = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("access_token").GetString()!;
-        await Flows.EnsureActiveAsync(_http, new Uri(peer.Address, "/token/introspection"), new Client("platform-api", resourceSecret), token);
-        await ScenarioAsync("introspection", peer, "oidc-provider", _ => Task.FromResult(
-            IntrospectionLoad(new Uri(peer.Address, "/token/introspection"), new Client("platform-api", resourceSecret), token)));
+        await Flows.EnsureActiveAsync(_http, new Uri(host.Address, "/token/introspection"), resourceServer, token);
+        return new Peer(host, service, resourceServer, token);
     }
 
     /// <summary>
-    /// Warm-up, then the runs; <paramref name="prepare"/> is given the requests a run is expected to make. The CPU time
-    /// <paramref name="host"/> spends during each run, per request, goes with it: on a shared VM it varies far less
-    /// than throughput does.
+    /// Warm-up, then the runs; a side's <see cref="Side.Prepare"/> is given the requests a run is expected to make. With
+    /// a <paramref name="reference"/>, each of our runs is followed by one of the reference's. The CPU time the host
+    /// spends during each run, per request, goes with it: on a shared VM it varies far less than throughput does.
     /// </summary>
-    private async Task ScenarioAsync(string name, ServerProcess host, string server, Func<long, Task<WrkLoad>> prepare)
+    private async Task ScenarioAsync(Side ours, Side? reference = null)
     {
-        if (!settings.Includes(name))
+        var sides = new[] { ours, reference }.OfType<Side>().Where(side => settings.Includes(side.Scenario)).ToList();
+        if (sides.Count == 0)
         {
             return;
         }
 
-        Log($"{name} on {server}");
-        var warmup = await Wrk.RunAsync(settings, await prepare(2_000), settings.Warmup);
-        var expected = (long)Math.Max(1_000, warmup.PerSecond * settings.Duration * 1.5);
-        var runs = new List<RunResult>();
-        for (var run = 0; run < settings.Runs; run++)
+        Log(string.Join(", then ", sides.Select(side => $"{side.Scenario} on {side.Server}")));
+        var expected = new Dictionary<Side, long>();
+        foreach (var side in sides)
         {
-            var load = await prepare(expected);
-            var before = host.ProcessorTime;
-            var result = await Wrk.RunAsync(settings, load, settings.Duration);
-            runs.Add(result with { CpuMs = (host.ProcessorTime - before).TotalMilliseconds / Math.Max(1, result.Requests) });
-            Log($"  run {run + 1}: {runs[^1].PerSecond:F0} req/s, p50 {runs[^1].P50Ms:F2} ms, p99 {runs[^1].P99Ms:F2} ms, errors {runs[^1].Errors}, server CPU {Report.Cpu(runs[^1].CpuMs)}/request");
-            expected = (long)Math.Max(expected, runs[^1].PerSecond * settings.Duration * 1.5);
+            var warmup = await Wrk.RunAsync(settings, await side.Prepare(2_000), settings.Warmup);
+            expected[side] = (long)Math.Max(1_000, warmup.PerSecond * settings.Duration * 1.5);
         }
 
-        _results.Add(new Measurement(name, server, Median(runs), runs));
+        var runs = sides.ToDictionary(side => side, _ => new List<RunResult>());
+        for (var run = 0; run < settings.Runs; run++)
+        {
+            foreach (var side in sides)
+            {
+                var load = await side.Prepare(expected[side]);
+                var before = side.Host.ProcessorTime;
+                var result = await Wrk.RunAsync(settings, load, settings.Duration);
+                runs[side].Add(result with { CpuMs = (side.Host.ProcessorTime - before).TotalMilliseconds / Math.Max(1, result.Requests) });
+                var last = runs[side][^1];
+                Log($"  {side.Server} run {run + 1}: {last.PerSecond:F0} req/s, p50 {last.P50Ms:F2} ms, p99 {last.P99Ms:F2} ms, errors {last.Errors}, server CPU {Report.Cpu(last.CpuMs)}/request");
+                expected[side] = (long)Math.Max(expected[side], last.PerSecond * settings.Duration * 1.5);
+            }
+        }
+
+        var theirs = reference is null ? null : runs.GetValueOrDefault(reference);
+        if (runs.TryGetValue(ours, out var mine))
+        {
+            Record(ours.Scenario, ours.Server, mine, ratios: theirs is null ? null : Ratios(mine, theirs));
+        }
+
+        if (theirs is not null)
+        {
+            Record(reference!.Scenario, reference.Server, theirs);
+        }
     }
+
+    /// <summary>Adds a row, or adds the runs to the row already there (the bare endpoint is run beside two scenarios).</summary>
+    private void Record(string scenario, string server, List<RunResult> runs, string unit = "req/s", IReadOnlyList<double>? ratios = null)
+    {
+        var index = _results.FindIndex(result => result.Scenario == scenario && result.Server == server);
+        if (index < 0)
+        {
+            _results.Add(new Measurement(scenario, server, Median(runs), runs, unit, ratios));
+            return;
+        }
+
+        List<RunResult> all = [.. _results[index].Runs, .. runs];
+        _results[index] = _results[index] with { Median = Median(all), Runs = all };
+    }
+
+    private static List<double> Ratios(List<RunResult> ours, List<RunResult> reference) =>
+        [.. ours.Zip(reference, (a, b) => b.PerSecond > 0 ? a.PerSecond / b.PerSecond : 0)];
 
     private static WrkLoad TokenLoad(Uri server, Client client, string body) =>
         new(new Uri(server, "/oauth/token"), "post.lua", [.. Proxy, $"Authorization: {client.Basic}"],
@@ -289,14 +340,15 @@ internal sealed class Harness(BenchSettings settings) : IDisposable
         return new Client(created.GetProperty("client_id").GetString()!, created.GetProperty("client_secret").GetString()!);
     }
 
+    /// <summary>The middle value (the upper one of an even count).</summary>
+    public static double Middle(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted[sorted.Count / 2];
+    }
+
     private static RunResult Median(List<RunResult> runs)
     {
-        static double Middle(IEnumerable<double> values)
-        {
-            var sorted = values.Order().ToList();
-            return sorted[sorted.Count / 2];
-        }
-
         var byRate = runs.OrderBy(run => run.PerSecond).ToList()[runs.Count / 2];
         return byRate with
         {
