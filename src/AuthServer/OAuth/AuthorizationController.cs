@@ -160,12 +160,8 @@ public sealed class AuthorizationController(
     [HttpPost("~/oauth/token"), IgnoreAntiforgeryToken, Produces("application/json")]
     public async Task<IActionResult> Exchange()
     {
+        // client_credentials is answered inside OpenIddict's pipeline (ClientCredentialsGrant) and never gets here.
         var request = HttpContext.GetOpenIddictServerRequest();
-        if (request is not null && request.IsClientCredentialsGrantType())
-        {
-            return await IssueToClientAsync(request);
-        }
-
         if (request is null || !(request.IsAuthorizationCodeGrantType() || request.IsRefreshTokenGrantType()))
         {
             return ForbidWith(Errors.UnsupportedGrantType, "The grant type is not supported.");
@@ -197,37 +193,6 @@ public sealed class AuthorizationController(
     /// A service acting as itself: the token's subject is the client, and it carries the scopes asked for (OpenIddict
     /// has checked each against the client's permissions), or every platform scope the client may have.
     /// </summary>
-    private async Task<IActionResult> IssueToClientAsync(OpenIddictRequest request)
-    {
-        var application = await applications.FindByClientIdAsync(request.ClientId!);
-        if (application is null)
-        {
-            return ForbidWith(Errors.InvalidClient, "The client is unknown.");
-        }
-
-        var identity = new ClaimsIdentity(
-            authenticationType: TokenValidationParameters.DefaultAuthenticationType,
-            nameType: Claims.Name,
-            roleType: Claims.Role);
-        identity.SetClaim(Claims.Subject, request.ClientId)
-            .SetClaim(Claims.Name, await applications.GetDisplayNameAsync(application));
-
-        var scopes = request.GetScopes();
-        if (scopes.IsEmpty)
-        {
-            var permissions = await applications.GetPermissionsAsync(application);
-            scopes = [.. permissions
-                .Where(permission => permission.StartsWith(Permissions.Prefixes.Scope, StringComparison.Ordinal))
-                .Select(permission => permission[Permissions.Prefixes.Scope.Length..])
-                .Where(scope => scope is not (Scopes.Profile or Scopes.Email or Scopes.OfflineAccess))];
-        }
-
-        identity.SetScopes(scopes);
-        identity.SetResources(await ResourcesAsync(scopes));
-        identity.SetDestinations(static _ => [Destinations.AccessToken]);
-        return SignIn(new ClaimsPrincipal(identity), OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
-    }
-
     [Authorize(AuthenticationSchemes = OpenIddictServerAspNetCoreDefaults.AuthenticationScheme)]
     [HttpGet("~/oauth/userinfo"), HttpPost("~/oauth/userinfo"), IgnoreAntiforgeryToken, Produces("application/json")]
     public async Task<IActionResult> UserInfo()
@@ -270,7 +235,7 @@ public sealed class AuthorizationController(
 
         await SetUserClaimsAsync(identity, user);
         identity.SetScopes(scopes);
-        identity.SetResources(await ResourcesAsync(scopes));
+        identity.SetResources(await scopeManager.AudiencesAsync(oauth.Value.Audience, scopes));
 
         // A permanent authorization remembers the consent for this client and these scopes, and ties every token
         // issued from it together, so revoking it (or replaying a code) ends them all.
@@ -284,21 +249,6 @@ public sealed class AuthorizationController(
         identity.SetAuthorizationId(await authorizations.GetIdAsync(authorization));
         identity.SetDestinations(GetDestinations);
         return SignIn(new ClaimsPrincipal(identity), OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
-    }
-
-    /// <summary>The audiences of an access token: the platform API, and the resources of any scope admins defined.</summary>
-    private async Task<List<string>> ResourcesAsync(ImmutableArray<string> scopes)
-    {
-        var resources = new List<string> { oauth.Value.Audience };
-        await foreach (var resource in scopeManager.ListResourcesAsync(scopes))
-        {
-            if (!resources.Contains(resource, StringComparer.Ordinal))
-            {
-                resources.Add(resource);
-            }
-        }
-
-        return resources;
     }
 
     private async Task SetUserClaimsAsync(ClaimsIdentity identity, ApplicationUser user)

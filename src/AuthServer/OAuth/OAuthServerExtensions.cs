@@ -118,6 +118,11 @@ internal static class OAuthServerExtensions
                     .EnableStatusCodePagesIntegration()
                     .SuppressJsonResponseIndentation();
 
+                // client_credentials tokens are issued by an event handler; the other grants pass through to the controller.
+                options.AddEventHandler(ClientCredentialsGrant.Descriptor);
+                options.RemoveEventHandler(ClientCredentialsGrant.PassOtherGrantsThrough.Replaced);
+                options.AddEventHandler(ClientCredentialsGrant.PassOtherGrantsThrough.Descriptor);
+
                 // HTTPS is enforced by our transport middleware in Development (plain HTTP from loopback only) and
                 // by OpenIddict itself everywhere else.
                 if (environment.IsDevelopment())
