@@ -1,6 +1,6 @@
+using System.Globalization;
 using AuthServer.Accounts;
 using AuthServer.ApiKeys;
-using System.Globalization;
 using AuthServer.PlatformApi;
 using AuthServer.Usage;
 using Microsoft.AspNetCore.Http.HttpResults;

@@ -1,7 +1,7 @@
+using System.IO.Hashing;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
-using System.IO.Hashing;
 
 namespace AuthServer.ApiKeys;
 

@@ -1,5 +1,5 @@
-using AuthServer.Health;
 using System.Net;
+using AuthServer.Health;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.HttpsPolicy;
 using Microsoft.Extensions.Options;

@@ -1,9 +1,9 @@
+using AuthServer.OAuth;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using OpenIddict.Server;
-using AuthServer.OAuth;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 
 namespace AuthServer.PlatformApi;

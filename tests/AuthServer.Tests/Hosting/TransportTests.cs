@@ -84,7 +84,8 @@ public sealed class TransportTests
         {
             ["Transport:UseForwardedHeaders"] = "true",
             ["Transport:KnownProxies:0"] = "127.0.0.1",
-        }) { EnvironmentName = "Production" };
+        })
+        { EnvironmentName = "Production" };
         _ = factory.Server;
 
         var context = await factory.Server.SendAsync(request =>

@@ -1,8 +1,8 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using AuthServer.Tests.Infrastructure;
 using AuthServer.ApiKeys;
+using AuthServer.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace AuthServer.Tests.RateLimiting;
