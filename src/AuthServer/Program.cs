@@ -51,29 +51,26 @@ try
     }
 
     app.UseTransport();
+
+    // The platform API (/v1) is the hot path and has a pipeline of its own, with its own endpoints: routing, its gate
+    // (authenticates the bearer credential, checks the endpoint's scopes, applies the rate limit), the endpoint.
+    // Nothing that only pages and the OAuth endpoints need runs for it (status code pages, static files, the OAuth
+    // request limits, the session cookie, OpenIddict's per-request endpoint dispatch, the authorization middleware).
+    app.MapWhen(context => PlatformApiExtensions.IsPlatformApi(context.Request.Path), api => api.UsePlatformApi());
+
     app.UseOAuthErrorPages();
     app.UseOAuthFaults();
-    // The platform API (/v1) is the hot path: it skips what only pages and the OAuth endpoints need (static files,
-    // the session cookie, OpenIddict's per-request endpoint dispatch, the authorization middleware); its gate
-    // authenticates the bearer credential, checks the endpoint's scopes and applies the rate limit.
-    app.UseWhen(context => !PlatformApiExtensions.IsPlatformApi(context.Request.Path), pages => pages.UseStaticFiles());
+    app.UseStaticFiles();
     app.UseRouting();
     app.UseOAuthRequestLimits();
     app.UseTokenFailureLimits();
     app.UseApiKeyIntrospection();
     app.UseIntrospectionCache();
-    app.UseWhen(context => !PlatformApiExtensions.IsPlatformApi(context.Request.Path), pages => pages.UseAuthentication().UseAuthorization());
-
-    // Note: WebApplication adds UseAuthentication and UseAuthorization at the very start of the pipeline (ahead of the
-    // forwarded headers and routing) unless it sees them called; called inside a branch they are not seen, so say so
-    // with the flags it looks for.
-    ((IApplicationBuilder)app).Properties["__AuthenticationMiddlewareSet"] = true;
-    ((IApplicationBuilder)app).Properties["__AuthorizationMiddlewareSet"] = true;
-    app.UsePlatformGate();
+    app.UseAuthentication();
+    app.UseAuthorization();
 
     app.MapAccountPages();
     app.MapOAuthEndpoints();
-    app.MapPlatformApi();
     app.MapAdmin();
     app.MapHealth();
 

@@ -74,9 +74,13 @@ internal static class PlatformApiExtensions
         await context.Response.WriteAsJsonAsync(profile, PlatformJsonContext.Default.UserProfile, JsonContentType, context.RequestAborted);
     }
 
-    /// <summary>Goes after routing (it reads the endpoint's <see cref="RequiredScopes"/>): every <c>/v1</c> call passes the gate.</summary>
-    public static IApplicationBuilder UsePlatformGate(this IApplicationBuilder app) =>
-        app.UseWhen(context => IsPlatformApi(context.Request.Path), branch => branch.UseMiddleware<PlatformGate>());
+    /// <summary>
+    /// The pipeline of <c>/v1</c> requests, a branch of the application's: routing over the <c>/v1</c> endpoints
+    /// (a branch has its own route table), the gate, which reads the endpoint's <see cref="RequiredScopes"/> (every
+    /// <c>/v1</c> call passes it), then the endpoint.
+    /// </summary>
+    public static IApplicationBuilder UsePlatformApi(this IApplicationBuilder api) =>
+        api.UseRouting().UseMiddleware<PlatformGate>().UseEndpoints(endpoints => endpoints.MapPlatformApi());
 
     /// <summary>Whether a request is for the platform API (<c>/v1</c>).</summary>
     public static bool IsPlatformApi(PathString path) => path.StartsWithSegments("/v1", StringComparison.OrdinalIgnoreCase);
