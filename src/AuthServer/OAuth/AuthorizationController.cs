@@ -189,10 +189,6 @@ public sealed class AuthorizationController(
         return SignIn(new ClaimsPrincipal(identity), OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
     }
 
-    /// <summary>
-    /// A service acting as itself: the token's subject is the client, and it carries the scopes asked for (OpenIddict
-    /// has checked each against the client's permissions), or every platform scope the client may have.
-    /// </summary>
     [Authorize(AuthenticationSchemes = OpenIddictServerAspNetCoreDefaults.AuthenticationScheme)]
     [HttpGet("~/oauth/userinfo"), HttpPost("~/oauth/userinfo"), IgnoreAntiforgeryToken, Produces("application/json")]
     public async Task<IActionResult> UserInfo()

@@ -27,6 +27,10 @@ internal sealed class ClientCredentialsGrant(
             .SetType(OpenIddictServerHandlerType.Custom)
             .Build();
 
+    /// <summary>
+    /// A service acting as itself: the token's subject is the client, and it carries the scopes asked for (OpenIddict
+    /// has checked each against the client's permissions), or every platform scope the client may have.
+    /// </summary>
     public async ValueTask HandleAsync(HandleTokenRequestContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -95,25 +99,5 @@ internal sealed class ClientCredentialsGrant(
 
             return default;
         }
-    }
-}
-
-/// <summary>The audiences of access tokens.</summary>
-internal static class TokenAudiences
-{
-    /// <summary>The platform API (<paramref name="audience"/>), and the resources of any scope admins defined.</summary>
-    public static async Task<List<string>> AudiencesAsync(
-        this IOpenIddictScopeManager scopes, string audience, System.Collections.Immutable.ImmutableArray<string> names, CancellationToken cancellationToken = default)
-    {
-        var resources = new List<string> { audience };
-        await foreach (var resource in scopes.ListResourcesAsync(names, cancellationToken))
-        {
-            if (!resources.Contains(resource, StringComparer.Ordinal))
-            {
-                resources.Add(resource);
-            }
-        }
-
-        return resources;
     }
 }
