@@ -98,6 +98,31 @@ public sealed class TokenWriteBatchTests(AuthServerFactory factory) : IClassFixt
         Assert.Equal("invalid_grant", again.Error);
     }
 
+    [Fact]
+    public async Task TokensCannotBeWritten_ClientCredentialsIs503TemporarilyUnavailable_AndNoTokenIsReturned()
+    {
+        // client_credentials is answered by an OpenIddict event handler, not the controller: the same fault answer.
+        var service = await factory.RegisterServiceAsync("read");
+        using var api = factory.CreateApiClient();
+        var request = new Dictionary<string, string> { ["grant_type"] = "client_credentials", ["scope"] = "read" };
+
+        await ExecuteAsync("CREATE TRIGGER refuse_tokens BEFORE INSERT ON OpenIddictTokens BEGIN SELECT RAISE(ABORT, 'disk full'); END;");
+        TokenResponse failed;
+        try
+        {
+            failed = await OAuthFlow.TokenAsync(api, service, request);
+        }
+        finally
+        {
+            await ExecuteAsync("DROP TRIGGER refuse_tokens;");
+        }
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, failed.Status);
+        Assert.Equal("temporarily_unavailable", failed.Error);
+        Assert.False(failed.Body.TryGetProperty("access_token", out _));
+        Assert.Equal(HttpStatusCode.OK, (await OAuthFlow.TokenAsync(api, service, request)).Status);
+    }
+
     private static List<RecordedCommand> TokenWrites(CommandCounter commands) =>
         [.. commands.Commands.Where(command =>
             command.Text.Contains("\"OpenIddictTokens\"", StringComparison.Ordinal)
