@@ -244,9 +244,7 @@ public sealed class ApiKeyLifecycleTests
     public async Task Key_Expired_Is401AndTheUseIsAudited()
     {
         await using var factory = NewFactory();
-        using var browser = await OAuthFlow.SignedUpBrowserAsync(factory);
-        var key = await Dashboard.CreateKeyAsync(browser, "expiring", lifetimeDays: 7);
-        await SetExpiryAsync(factory, key, DateTimeOffset.UtcNow.AddMinutes(-1));
+        var key = await ExpiredKeyAsync(factory);
         using var api = factory.CreateApiClient();
 
         using var response = await Dashboard.CallAsync(api, "/v1/models", key);
@@ -261,20 +259,11 @@ public sealed class ApiKeyLifecycleTests
     public async Task Key_Expired_WhenTheAuditWriteIsRefused_IsStill401()
     {
         await using var factory = NewFactory();
-        using var browser = await OAuthFlow.SignedUpBrowserAsync(factory);
-        var key = await Dashboard.CreateKeyAsync(browser, "expiring", lifetimeDays: 7);
-        await SetExpiryAsync(factory, key, DateTimeOffset.UtcNow.AddMinutes(-1));
+        var key = await ExpiredKeyAsync(factory);
         using var api = factory.CreateApiClient();
 
-        // The database itself refuses the audit row (EF Core reports it as a DbUpdateException).
-        await using (var connection = new SqliteConnection($"Data Source={factory.DatabasePath}"))
-        {
-            await connection.OpenAsync(TestContext.Current.CancellationToken);
-            await using var command = connection.CreateCommand();
-            command.CommandText = "CREATE TRIGGER refuse_audit BEFORE INSERT ON AuditEvents BEGIN SELECT RAISE(ABORT, 'disk full'); END;";
-            await command.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
-        }
-
+        // The database itself refuses the audit row.
+        await using var refused = await TestDatabase.RefuseInsertsAsync(factory.DatabasePath, "AuditEvents");
         using var response = await Dashboard.CallAsync(api, "/v1/models", key);
 
         await ProfileEndpointTests.AssertErrorAsync(response, HttpStatusCode.Unauthorized, "invalid_token");
@@ -388,6 +377,15 @@ public sealed class ApiKeyLifecycleTests
 
         // And it recovers once the database is back.
         Assert.Equal(HttpStatusCode.OK, (await Dashboard.CallAsync(api, "/v1/models", key)).StatusCode);
+    }
+
+    /// <summary>A developer's key, created on the dashboard, that expired a minute ago.</summary>
+    private static async Task<string> ExpiredKeyAsync(ConfiguredAuthServerFactory factory)
+    {
+        using var browser = await OAuthFlow.SignedUpBrowserAsync(factory);
+        var key = await Dashboard.CreateKeyAsync(browser, "expiring", lifetimeDays: 7);
+        await SetExpiryAsync(factory, key, DateTimeOffset.UtcNow.AddMinutes(-1));
+        return key;
     }
 
     private static async Task SetExpiryAsync(ConfiguredAuthServerFactory factory, string key, DateTimeOffset expiresAt)

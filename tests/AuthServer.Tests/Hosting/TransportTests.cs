@@ -7,13 +7,15 @@ namespace AuthServer.Tests.Hosting;
 
 public sealed class TransportTests
 {
-    [Fact]
-    public async Task Production_PlainHttp_IsRefused()
+    [Theory]
+    [InlineData("/.well-known/openid-configuration")]
+    [InlineData("/v1/models")] // the platform API's own pipeline branch sits behind the transport too
+    public async Task Production_PlainHttp_IsRefused(string path)
     {
         await using var factory = new ConfiguredAuthServerFactory(TestDatabase.NewSqlitePath()) { EnvironmentName = "Production" };
         using var http = factory.CreateClient(new WebApplicationFactoryClientOptions { BaseAddress = new Uri("http://localhost") });
 
-        using var response = await http.GetAsync("/.well-known/openid-configuration");
+        using var response = await http.GetAsync(path);
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Contains("HTTPS", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
@@ -29,6 +31,18 @@ public sealed class TransportTests
         using var response = await https.GetAsync("/.well-known/openid-configuration");
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.True(response.Headers.Contains("Strict-Transport-Security"));
+    }
+
+    [Fact]
+    public async Task Production_Https_PlatformApiAnswersGetHstsToo()
+    {
+        await using var factory = new ConfiguredAuthServerFactory(TestDatabase.NewSqlitePath()) { EnvironmentName = "Production" };
+        using var https = factory.CreateClient(new WebApplicationFactoryClientOptions { BaseAddress = new Uri("https://auth.example.test") });
+
+        using var response = await https.GetAsync("/v1/models");
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
         Assert.True(response.Headers.Contains("Strict-Transport-Security"));
     }
 

@@ -106,4 +106,29 @@ internal static class TestDatabase
         Directory.CreateDirectory(Root);
         return Path.Combine(Root, $"{Guid.NewGuid():N}.db");
     }
+
+    /// <summary>
+    /// Makes the database itself refuse every new row of <paramref name="table"/> until the result is disposed: a real
+    /// write failure, as a full disk gives (EF Core reports it as a <c>DbUpdateException</c>), not a mocked one.
+    /// </summary>
+    public static async Task<IAsyncDisposable> RefuseInsertsAsync(string databasePath, string table)
+    {
+        var trigger = $"refuse_{table}";
+        await ExecuteAsync(databasePath, $"CREATE TRIGGER {trigger} BEFORE INSERT ON {table} BEGIN SELECT RAISE(ABORT, 'disk full'); END;");
+        return new DropTrigger(databasePath, trigger);
+    }
+
+    private static async Task ExecuteAsync(string databasePath, string sql)
+    {
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={databasePath}");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
+    }
+
+    private sealed class DropTrigger(string databasePath, string trigger) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync() => await ExecuteAsync(databasePath, $"DROP TRIGGER {trigger};");
+    }
 }

@@ -1,7 +1,6 @@
 using System.Net;
 using AuthServer.Tests.Infrastructure;
 using Microsoft.AspNetCore.WebUtilities;
-using Microsoft.Data.Sqlite;
 
 namespace AuthServer.Tests.OAuth;
 
@@ -78,15 +77,10 @@ public sealed class TokenWriteBatchTests(AuthServerFactory factory) : IClassFixt
         using var api = factory.CreateApiClient();
 
         // A real write failure, from the database itself: every new token row is refused.
-        await ExecuteAsync("CREATE TRIGGER refuse_tokens BEFORE INSERT ON OpenIddictTokens BEGIN SELECT RAISE(ABORT, 'disk full'); END;");
         TokenResponse failed;
-        try
+        await using (await TestDatabase.RefuseInsertsAsync(factory.DatabasePath, "OpenIddictTokens"))
         {
             failed = await OAuthFlow.RedeemAsync(api, client, code, pkce.Verifier);
-        }
-        finally
-        {
-            await ExecuteAsync("DROP TRIGGER refuse_tokens;");
         }
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, failed.Status);
@@ -106,15 +100,10 @@ public sealed class TokenWriteBatchTests(AuthServerFactory factory) : IClassFixt
         using var api = factory.CreateApiClient();
         var request = new Dictionary<string, string> { ["grant_type"] = "client_credentials", ["scope"] = "read" };
 
-        await ExecuteAsync("CREATE TRIGGER refuse_tokens BEFORE INSERT ON OpenIddictTokens BEGIN SELECT RAISE(ABORT, 'disk full'); END;");
         TokenResponse failed;
-        try
+        await using (await TestDatabase.RefuseInsertsAsync(factory.DatabasePath, "OpenIddictTokens"))
         {
             failed = await OAuthFlow.TokenAsync(api, service, request);
-        }
-        finally
-        {
-            await ExecuteAsync("DROP TRIGGER refuse_tokens;");
         }
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, failed.Status);
@@ -127,13 +116,4 @@ public sealed class TokenWriteBatchTests(AuthServerFactory factory) : IClassFixt
         [.. commands.Commands.Where(command =>
             command.Text.Contains("\"OpenIddictTokens\"", StringComparison.Ordinal)
             && !command.Text.TrimStart().StartsWith("SELECT", StringComparison.Ordinal))];
-
-    private async Task ExecuteAsync(string sql)
-    {
-        await using var connection = new SqliteConnection($"Data Source={factory.DatabasePath}");
-        await connection.OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        await command.ExecuteNonQueryAsync();
-    }
 }
