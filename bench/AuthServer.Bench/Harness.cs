@@ -9,7 +9,8 @@ namespace AuthServer.Bench;
 /// measured against a reference, the rate of each run over the rate of the reference's run just after it.
 /// </summary>
 internal sealed record Measurement(
-    string Scenario, string Server, RunResult Median, IReadOnlyList<RunResult> Runs, string Unit = "req/s", IReadOnlyList<double>? Ratios = null);
+    string Scenario, string Server, RunResult Median, IReadOnlyList<RunResult> Runs, TimeSpan Warmup, string Unit = "req/s",
+    IReadOnlyList<double>? Ratios = null);
 
 /// <summary>A scenario on one server: where it runs and how to prepare the load of a run expected to make so many requests.</summary>
 internal sealed record Side(string Scenario, string Server, ServerProcess Host, Func<long, Task<WrkLoad>> Prepare);
@@ -29,6 +30,9 @@ internal sealed class Harness(BenchSettings settings) : IDisposable
     private const string BenchPassword = "bench password 1234";
     private const string PasswordHash = "password hash (floor for sign-in)";
     private const int WarmupProbeSeconds = 3;
+    private const int SettleWindowSeconds = 5;
+    private const int MaxWarmupSeconds = 300;
+    private const double SettledShare = 0.05;
     private static readonly string[] Proxy = ["X-Forwarded-Proto: https"];
 
     private readonly List<Measurement> _results = [];
@@ -56,7 +60,7 @@ internal sealed class Harness(BenchSettings settings) : IDisposable
         {
             Log("calibration: password hash");
             var hash = Calibration.PasswordHashRate(TimeSpan.FromSeconds(settings.Duration));
-            _results.Add(new Measurement(PasswordHash, "calibration", hash, [hash], "hashes/s"));
+            _results.Add(new Measurement(PasswordHash, "calibration", hash, [hash], TimeSpan.Zero, "hashes/s"));
         }
 
         var report = Report.Write(settings, _results);
@@ -158,7 +162,7 @@ internal sealed class Harness(BenchSettings settings) : IDisposable
                 people.Add((person, BenchPassword));
             });
             var everyone = people.ToList();
-            await SignInLoad.RunAsync(_http, app, everyone, settings.FlowConcurrency, TimeSpan.FromSeconds(settings.Warmup));
+            var warmup = await WarmUpAsync("AuthServer", ours, window => SignInLoad.RunAsync(_http, app, everyone, settings.FlowConcurrency, window));
             // Each run of flows is followed by a run of the bare hash, so that the two rates compared come from the same
             // minutes: on a shared VM the speed of the machine itself can change by a factor of two within minutes.
             var runs = new List<RunResult>();
@@ -176,10 +180,10 @@ internal sealed class Harness(BenchSettings settings) : IDisposable
                 }
             }
 
-            Record("full sign-in flow", "AuthServer", runs, "flows/s", hashes.Count == runs.Count ? Ratios(runs, hashes) : null);
+            Record("full sign-in flow", "AuthServer", runs, warmup, "flows/s", hashes.Count == runs.Count ? Ratios(runs, hashes) : null);
             if (hashes.Count > 0)
             {
-                Record(PasswordHash, "calibration", hashes, "hashes/s");
+                Record(PasswordHash, "calibration", hashes, TimeSpan.Zero, "hashes/s");
             }
         }
     }
@@ -238,15 +242,21 @@ internal sealed class Harness(BenchSettings settings) : IDisposable
 
         Log(string.Join(", then ", sides.Select(side => $"{side.Scenario} on {side.Server}")));
         var expected = new Dictionary<Side, long>();
+        var warmups = new Dictionary<Side, TimeSpan>();
         foreach (var side in sides)
         {
             // A short first run gives the pace, so that a scenario whose requests are minted ahead (codes, refresh
             // tokens, each used once) has enough of them for the whole warm-up: run dry, wrk would warm the
             // invalid_grant path instead.
             var probe = await Wrk.RunAsync(settings, await side.Prepare(2_000), WarmupProbeSeconds);
-            var warmup = await Wrk.RunAsync(settings, await side.Prepare((long)Math.Max(2_000, probe.PerSecond * settings.Warmup * 1.5)), settings.Warmup);
+            var pace = probe.PerSecond;
+            warmups[side] = await WarmUpAsync(side.Server, side.Host, async window =>
+            {
+                var warmup = await Wrk.RunAsync(settings, await side.Prepare((long)Math.Max(2_000, pace * window.TotalSeconds * 1.5)), (int)window.TotalSeconds);
+                pace = Math.Max(pace, warmup.PerSecond);
+            });
             // A warm-up at a cold server's pace underestimates the runs' (the JIT is still at work): mint generously.
-            expected[side] = (long)Math.Max(1_000, Math.Max(probe.PerSecond, warmup.PerSecond) * settings.Duration * 2.5);
+            expected[side] = (long)Math.Max(1_000, pace * settings.Duration * 2.5);
         }
 
         var runs = sides.ToDictionary(side => side, _ => new List<RunResult>());
@@ -267,27 +277,56 @@ internal sealed class Harness(BenchSettings settings) : IDisposable
         var theirs = reference is null ? null : runs.GetValueOrDefault(reference);
         if (runs.TryGetValue(ours, out var mine))
         {
-            Record(ours.Scenario, ours.Server, mine, ratios: theirs is null ? null : Ratios(mine, theirs));
+            Record(ours.Scenario, ours.Server, mine, warmups[ours], ratios: theirs is null ? null : Ratios(mine, theirs));
         }
 
         if (theirs is not null)
         {
-            Record(reference!.Scenario, reference.Server, theirs);
+            Record(reference!.Scenario, reference.Server, theirs, warmups[reference!]);
+        }
+    }
+
+    /// <summary>
+    /// The warm-up: <see cref="BenchSettings.Warmup"/> seconds of load, then more in windows of
+    /// <see cref="SettleWindowSeconds"/> for as long as the host's JIT is still busy. With tiered compilation and Dynamic
+    /// PGO a .NET server recompiles its hot methods in the background for a while after a start (about 75 s of sign-in
+    /// flows, at half a core, measured on this kind of machine), and runs taken meanwhile measure the compiler as much as
+    /// the server. The warm-up ends after the first stretch in which the host's tiering thread used less than
+    /// <see cref="SettledShare"/> of it (at once for node, which has none), or after <see cref="MaxWarmupSeconds"/>.
+    /// Returns how long it lasted.
+    /// </summary>
+    private async Task<TimeSpan> WarmUpAsync(string name, ServerProcess host, Func<TimeSpan, Task> load)
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var window = TimeSpan.FromSeconds(settings.Warmup);
+        while (true)
+        {
+            var before = host.TieringTime;
+            await load(window);
+            var busy = Math.Max(0, (host.TieringTime - before) / window);
+            if (busy < SettledShare || watch.Elapsed >= TimeSpan.FromSeconds(MaxWarmupSeconds))
+            {
+                Log($"  {name} warm after {watch.Elapsed.TotalSeconds:F0} s (JIT in the last {window.TotalSeconds:F0} s: {busy:P0} of a core)");
+                return watch.Elapsed;
+            }
+
+            window = TimeSpan.FromSeconds(SettleWindowSeconds);
         }
     }
 
     /// <summary>Adds a row, or adds the runs to the row already there (the bare endpoint is run beside two scenarios).</summary>
-    private void Record(string scenario, string server, List<RunResult> runs, string unit = "req/s", IReadOnlyList<double>? ratios = null)
+    private void Record(
+        string scenario, string server, List<RunResult> runs, TimeSpan warmup, string unit = "req/s", IReadOnlyList<double>? ratios = null)
     {
         var index = _results.FindIndex(result => result.Scenario == scenario && result.Server == server);
         if (index < 0)
         {
-            _results.Add(new Measurement(scenario, server, Median(runs), runs, unit, ratios));
+            _results.Add(new Measurement(scenario, server, Median(runs), runs, warmup, unit, ratios));
             return;
         }
 
         List<RunResult> all = [.. _results[index].Runs, .. runs];
-        _results[index] = _results[index] with { Median = Median(all), Runs = all };
+        _results[index] = _results[index] with { Median = Median(all), Runs = all, Warmup = _results[index].Warmup + warmup };
     }
 
     private static List<double> Ratios(List<RunResult> ours, List<RunResult> reference) =>

@@ -30,6 +30,37 @@ internal sealed class ServerProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// CPU time used so far by the runtime's tiered-compilation thread (Linux shows ".NET Tiered Compilation Worker" as
+    /// ".NET Tiered Com"): the JIT recompiling hot methods at full optimisation, in the background, after a start. Zero
+    /// for a process without one (node), and for one whose worker has exited (it does after a few idle seconds).
+    /// </summary>
+    public TimeSpan TieringTime
+    {
+        get
+        {
+            var nanoseconds = 0L;
+            var tasks = $"/proc/{_process.Id}/task";
+            foreach (var task in Directory.Exists(tasks) ? Directory.EnumerateDirectories(tasks) : [])
+            {
+                try
+                {
+                    if (File.ReadAllText(Path.Combine(task, "comm")).StartsWith(".NET Tiered Com", StringComparison.Ordinal))
+                    {
+                        // schedstat: time on CPU (ns), time waiting to run (ns), time slices.
+                        nanoseconds += long.Parse(File.ReadAllText(Path.Combine(task, "schedstat")).Split(' ')[0], CultureInfo.InvariantCulture);
+                    }
+                }
+                catch (IOException)
+                {
+                    // The thread ended between the listing and the read.
+                }
+            }
+
+            return TimeSpan.FromTicks(nanoseconds / 100);
+        }
+    }
+
     public static async Task<ServerProcess> StartAsync(
         string file, IEnumerable<string> arguments, IReadOnlyDictionary<string, string> environment, int port, string readyPath)
     {

@@ -15,15 +15,15 @@ internal static class Report
         text.AppendLine();
         text.AppendLine(CultureInfo.InvariantCulture, $"Machine: {Machine()}.");
         text.AppendLine(CultureInfo.InvariantCulture,
-            $"Load: wrk -t{settings.Threads} -c{settings.Connections}, {settings.Warmup} s warm-up, then {settings.Runs} runs of {settings.Duration} s; the median run is shown (errors: all runs together). Full sign-in flow: {settings.FlowConcurrency} people at once, driven by the harness. A scenario with a reference (oidc-provider, the bare endpoint, the password hash) alternates its runs with the reference's, and its target is the median of the ratios of those pairs. Database: {(settings.SqlServer is null ? "SQLite (WAL) on local disk" : "SQL Server")}.");
+            $"Load: wrk -t{settings.Threads} -c{settings.Connections}; a warm-up of {settings.Warmup} s, extended in 5 s steps while the server's JIT is still recompiling (tiering thread above 5 % of a core; at most 300 s; the warm-up column), then {settings.Runs} runs of {settings.Duration} s; the median run is shown (errors: all runs together). Full sign-in flow: {settings.FlowConcurrency} people at once, driven by the harness. A scenario with a reference (oidc-provider, the bare endpoint, the password hash) alternates its runs with the reference's, and its target is the median of the ratios of those pairs. Database: {(settings.SqlServer is null ? "SQLite (WAL) on local disk" : "SQL Server")}.");
         text.AppendLine();
-        text.AppendLine("| scenario | server | throughput | p50 | p99 | p99/p50 | errors | server CPU per request |");
-        text.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|");
+        text.AppendLine("| scenario | server | throughput | p50 | p99 | p99/p50 | errors | server CPU per request | warm-up |");
+        text.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var result in results)
         {
             var median = result.Median;
             text.AppendLine(CultureInfo.InvariantCulture,
-                $"| {result.Scenario} | {result.Server} | {median.PerSecond:N0} {result.Unit} | {median.P50Ms:F2} ms | {median.P99Ms:F2} ms | {Ratio(median.P99Ms, median.P50Ms)} | {median.Errors} | {Cpu(median.CpuMs)} |");
+                $"| {result.Scenario} | {result.Server} | {median.PerSecond:N0} {result.Unit} | {median.P50Ms:F2} ms | {median.P99Ms:F2} ms | {Ratio(median.P99Ms, median.P50Ms)} | {median.Errors} | {Cpu(median.CpuMs)} | {(result.Warmup > TimeSpan.Zero ? $"{result.Warmup.TotalSeconds:F0} s" : "")} |");
         }
 
         text.AppendLine();
