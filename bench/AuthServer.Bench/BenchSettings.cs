@@ -10,7 +10,7 @@ internal sealed record BenchSettings
     /// <summary><c>BENCH_DURATION</c>: seconds of each measured run (10).</summary>
     public int Duration { get; init; } = 10;
 
-    /// <summary><c>BENCH_WARMUP</c>: seconds of the warm-up before the runs (10: every server gets its JIT warm).</summary>
+    /// <summary><c>BENCH_WARMUP</c>: seconds of the first warm-up step (10); it goes on while the JIT is busy (Harness.WarmUpAsync).</summary>
     public int Warmup { get; init; } = 10;
 
     /// <summary><c>BENCH_RUNS</c>: measured runs per scenario; the median is reported (3).</summary>
