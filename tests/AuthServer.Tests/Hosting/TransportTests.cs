@@ -21,28 +21,19 @@ public sealed class TransportTests
         Assert.Contains("HTTPS", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task Production_Https_Serves()
+    /// <summary>Over HTTPS every answer carries HSTS, the OAuth endpoints' and the <c>/v1</c> pipeline branch's alike.</summary>
+    [Theory]
+    [InlineData("/.well-known/openid-configuration", HttpStatusCode.OK)]
+    [InlineData("/v1/models", HttpStatusCode.Unauthorized)]
+    public async Task Production_Https_IsServed_WithHsts(string path, HttpStatusCode expected)
     {
         await using var factory = new ConfiguredAuthServerFactory(TestDatabase.NewSqlitePath()) { EnvironmentName = "Production" };
         // Note: HSTS is never sent to localhost, so the request names a real host.
         using var https = factory.CreateClient(new WebApplicationFactoryClientOptions { BaseAddress = new Uri("https://auth.example.test") });
 
-        using var response = await https.GetAsync("/.well-known/openid-configuration");
+        using var response = await https.GetAsync(path);
 
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.True(response.Headers.Contains("Strict-Transport-Security"));
-    }
-
-    [Fact]
-    public async Task Production_Https_PlatformApiAnswersGetHstsToo()
-    {
-        await using var factory = new ConfiguredAuthServerFactory(TestDatabase.NewSqlitePath()) { EnvironmentName = "Production" };
-        using var https = factory.CreateClient(new WebApplicationFactoryClientOptions { BaseAddress = new Uri("https://auth.example.test") });
-
-        using var response = await https.GetAsync("/v1/models");
-
-        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal(expected, response.StatusCode);
         Assert.True(response.Headers.Contains("Strict-Transport-Security"));
     }
 
