@@ -140,6 +140,9 @@ internal static class OAuthServerExtensions
                 options.UseAspNetCore();
             });
 
+        // OpenIddict's events are dispatched from a per-event index of their handlers.
+        services.Replace(ServiceDescriptor.Scoped<IOpenIddictServerDispatcher, IndexedServerDispatcher>());
+
         // Options from configuration (lifetimes, issuer, audience) and the keys from the database.
         services.AddSingleton<IConfigureOptions<OpenIddictServerOptions>, ServerKeyConfigurator>();
         services.AddOptions<OpenIddictServerOptions>().Configure<IOptions<OAuthOptions>, TimeProvider>((server, oauth, clock) =>
