@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Security.Claims;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
@@ -57,11 +58,7 @@ internal sealed class ClientCredentialsGrant(
         var granted = context.Request.GetScopes();
         if (granted.IsEmpty)
         {
-            var permissions = await applications.GetPermissionsAsync(application, context.CancellationToken);
-            granted = [.. permissions
-                .Where(permission => permission.StartsWith(Permissions.Prefixes.Scope, StringComparison.Ordinal))
-                .Select(permission => permission[Permissions.Prefixes.Scope.Length..])
-                .Where(scope => scope is not (Scopes.Profile or Scopes.Email or Scopes.OfflineAccess))];
+            granted = DefaultScopes(await applications.GetPermissionsAsync(application, context.CancellationToken));
         }
 
         identity.SetScopes(granted);
@@ -69,6 +66,17 @@ internal sealed class ClientCredentialsGrant(
         identity.SetDestinations(static _ => [Destinations.AccessToken]);
         context.SignIn(new ClaimsPrincipal(identity));
     }
+
+    /// <summary>What a service gets when it asks for no scope: every scope it is allowed, but none for a person.</summary>
+    internal static ImmutableArray<string> DefaultScopes(ImmutableArray<string> permissions) =>
+        [.. permissions
+            .Where(permission => permission.StartsWith(Permissions.Prefixes.Scope, StringComparison.Ordinal))
+            .Select(permission => permission[Permissions.Prefixes.Scope.Length..])
+            .Where(scope => !IsPersonScope(scope))];
+
+    /// <summary>Scopes that only make sense for a person signing in.</summary>
+    internal static bool IsPersonScope(string scope) =>
+        scope is Scopes.OpenId or Scopes.Profile or Scopes.Email or Scopes.OfflineAccess;
 
     /// <summary>
     /// Takes the place of OpenIddict's pass-through of token requests (which hands every grant to the controller):

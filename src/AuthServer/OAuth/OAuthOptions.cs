@@ -47,6 +47,11 @@ public sealed class OAuthOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00", "00:05:00")]
     public TimeSpan IntrospectionCacheDuration { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>Whether well-formed <c>client_credentials</c> requests are answered before OpenIddict's token pipeline
+    /// (<see cref="ClientCredentialsFastPath"/>): the same checks, token and response, at about a third of the CPU.
+    /// Off sends every request through the pipeline.</summary>
+    public bool ClientCredentialsFastPath { get; set; } = true;
+
     /// <summary><c>ES256</c> (default: fast to sign) or <c>RS256</c> for the generated signing key.</summary>
     public string SigningAlgorithm { get; set; } = "ES256";
 

@@ -118,7 +118,9 @@ internal static class OAuthServerExtensions
                     .EnableStatusCodePagesIntegration()
                     .SuppressJsonResponseIndentation();
 
-                // client_credentials tokens are issued by an event handler; the other grants pass through to the controller.
+                // client_credentials tokens are issued by an event handler, the plain requests before OpenIddict's
+                // token pipeline; the other grants pass through to the controller.
+                options.AddEventHandler(ClientCredentialsFastPath.Descriptor);
                 options.AddEventHandler(ClientCredentialsGrant.Descriptor);
                 options.RemoveEventHandler(ClientCredentialsGrant.PassOtherGrantsThrough.Replaced);
                 options.AddEventHandler(ClientCredentialsGrant.PassOtherGrantsThrough.Descriptor);

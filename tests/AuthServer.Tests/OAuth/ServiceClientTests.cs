@@ -31,7 +31,7 @@ public sealed class ServiceClientTests(AuthServerFactory factory) : IClassFixtur
     [Fact]
     public async Task ClientCredentials_TokenIsStored_AndRevocable()
     {
-        // Issued inside OpenIddict's pipeline, not by the controller: the token row is written all the same.
+        // Issued by the fast path, not the controller: the token row is written all the same.
         var service = await factory.RegisterServiceAsync("read");
         using var api = factory.CreateApiClient();
         var tokens = await OAuthFlow.TokenAsync(api, service, new Dictionary<string, string> { ["grant_type"] = "client_credentials", ["scope"] = "read" });

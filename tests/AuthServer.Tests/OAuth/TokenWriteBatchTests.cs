@@ -95,7 +95,7 @@ public sealed class TokenWriteBatchTests(AuthServerFactory factory) : IClassFixt
     [Fact]
     public async Task TokensCannotBeWritten_ClientCredentialsIs503TemporarilyUnavailable_AndNoTokenIsReturned()
     {
-        // client_credentials is answered by an OpenIddict event handler, not the controller: the same fault answer.
+        // client_credentials is answered before OpenIddict's token pipeline (ClientCredentialsFastPath): the same fault answer.
         var service = await factory.RegisterServiceAsync("read");
         using var api = factory.CreateApiClient();
         var request = new Dictionary<string, string> { ["grant_type"] = "client_credentials", ["scope"] = "read" };
