@@ -8,6 +8,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
 using Microsoft.Net.Http.Headers;
 using OpenIddict.Abstractions;
+using OpenIddict.EntityFrameworkCore.Models;
 using OpenIddict.Server;
 using OpenIddict.Server.AspNetCore;
 using static OpenIddict.Abstractions.OpenIddictConstants;
@@ -32,7 +33,7 @@ namespace AuthServer.OAuth;
 internal sealed class ClientCredentialsFastPath(
     IOpenIddictApplicationManager applications,
     IOpenIddictScopeManager scopes,
-    IOpenIddictTokenManager tokens,
+    TokenGroupCommit rows,
     IOptions<OAuthOptions> oauth)
     : IOpenIddictServerHandler<ProcessRequestContext>
 {
@@ -93,24 +94,25 @@ internal sealed class ClientCredentialsFastPath(
         var granted = requested.IsEmpty ? ClientCredentialsGrant.DefaultScopes(permissions) : requested;
         var audiences = await scopes.AudiencesAsync(oauth.Value.Audience, granted, cancellation);
 
-        var row = await tokens.CreateAsync(
-            new OpenIddictTokenDescriptor
-            {
-                ApplicationId = await applications.GetIdAsync(application, cancellation),
-                CreationDate = created,
-                ExpirationDate = expires,
-                Status = Statuses.Valid,
-                Subject = clientId,
-                Type = TokenTypeIdentifiers.AccessToken,
-            },
-            cancellation);
+        // The row OpenIddict's token manager would create (its id as EF Core would generate it), written with the
+        // rows of concurrent requests; the token is signed and returned only once it is committed.
+        var row = new OpenIddictEntityFrameworkCoreToken
+        {
+            Id = Guid.NewGuid().ToString(),
+            CreationDate = created.UtcDateTime,
+            ExpirationDate = expires?.UtcDateTime,
+            Status = Statuses.Valid,
+            Subject = clientId,
+            Type = TokenTypeIdentifiers.AccessToken,
+        };
+        await rows.InsertAsync(row, (await applications.GetIdAsync(application, cancellation))!);
 
         var claims = new Dictionary<string, object>(StringComparer.Ordinal)
         {
             [Claims.Subject] = clientId,
             [Claims.Private.Presenter] = clientId,
             [Claims.ClientId] = clientId,
-            [Claims.Private.TokenId] = (await tokens.GetIdAsync(row, cancellation))!,
+            [Claims.Private.TokenId] = row.Id,
             [Claims.Audience] = audiences.Count == 1 ? audiences[0] : audiences.ToArray(),
             [Claims.JwtId] = Guid.NewGuid().ToString(),
         };

@@ -56,6 +56,7 @@ internal static class OAuthServerExtensions
 
         services.AddSingleton<EntityCache>();
         services.AddScoped<TokenWriteBatch>();
+        services.AddSingleton<TokenGroupCommit>();
         services.AddSingleton<IntrospectionCache>();
         services.AddSingleton<OAuthChangeSignal>();
         services.AddSingleton<IInterceptor>(provider => provider.GetRequiredService<OAuthChangeSignal>());

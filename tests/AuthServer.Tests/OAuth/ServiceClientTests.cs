@@ -225,7 +225,7 @@ public sealed class ServiceClientTests(AuthServerFactory factory) : IClassFixtur
             metadata.RootElement.GetProperty("token_endpoint_auth_methods_supported").EnumerateArray().Select(e => e.GetString()).Order());
     }
 
-    private static async Task<JsonDocument> IntrospectAsync(HttpClient api, RegisteredClient caller, string token)
+    internal static async Task<JsonDocument> IntrospectAsync(HttpClient api, RegisteredClient caller, string token)
     {
         using var request = IntrospectionRequest(caller, token);
         using var response = await api.SendAsync(request);

@@ -1,0 +1,80 @@
+using AuthServer.Data;
+using OpenIddict.EntityFrameworkCore.Models;
+
+namespace AuthServer.OAuth;
+
+/// <summary>
+/// Writes the new token rows of concurrent requests together (a group commit): a request hands over its row and waits;
+/// the rows that arrived while the previous write was in flight go out in the next one, one <c>SaveChanges</c>, one
+/// transaction. Each request still answers only once its own row is committed, and a failed write fails every request
+/// whose row it carried (none of them returns a token). Under load a write carries tens of rows, where one row per
+/// write made the insert about half of a <c>client_credentials</c> token's CPU time; alone, a row is written at once.
+/// </summary>
+internal sealed class TokenGroupCommit(IServiceScopeFactory scopes)
+{
+    private const string ApplicationKey = "ApplicationId";
+
+    private readonly Lock _lock = new();
+    private List<Pending> _queue = [];
+    private bool _writing;
+
+    /// <summary>Inserts <paramref name="token"/>, linked to the client <paramref name="applicationId"/>, and returns
+    /// once it is committed.</summary>
+    public Task InsertAsync(OpenIddictEntityFrameworkCoreToken token, string applicationId)
+    {
+        ArgumentNullException.ThrowIfNull(token);
+        var pending = new Pending(token, applicationId, new(TaskCreationOptions.RunContinuationsAsynchronously));
+        bool start;
+        lock (_lock)
+        {
+            _queue.Add(pending);
+            start = !_writing;
+            _writing = true;
+        }
+
+        if (start)
+        {
+            _ = Task.Run(WriteAllAsync);
+        }
+
+        return pending.Committed.Task;
+    }
+
+    private async Task WriteAllAsync()
+    {
+        while (true)
+        {
+            List<Pending> batch;
+            lock (_lock)
+            {
+                if (_queue.Count == 0)
+                {
+                    _writing = false;
+                    return;
+                }
+
+                batch = _queue;
+                _queue = [];
+            }
+
+            try
+            {
+                await using var scope = scopes.CreateAsyncScope();
+                var context = scope.ServiceProvider.GetRequiredService<AuthDbContext>();
+                foreach (var pending in batch)
+                {
+                    context.Add(pending.Token).Property(ApplicationKey).CurrentValue = pending.ApplicationId;
+                }
+
+                await context.SaveChangesAsync();
+                batch.ForEach(pending => pending.Committed.TrySetResult());
+            }
+            catch (Exception exception)
+            {
+                batch.ForEach(pending => pending.Committed.TrySetException(exception));
+            }
+        }
+    }
+
+    private sealed record Pending(OpenIddictEntityFrameworkCoreToken Token, string ApplicationId, TaskCompletionSource Committed);
+}

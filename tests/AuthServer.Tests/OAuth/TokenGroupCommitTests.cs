@@ -1,0 +1,67 @@
+using System.Net;
+using AuthServer.Tests.Infrastructure;
+using Microsoft.Data.Sqlite;
+
+namespace AuthServer.Tests.OAuth;
+
+/// <summary>
+/// Token rows of concurrent <c>client_credentials</c> requests are written together (<c>TokenGroupCommit</c>), and every
+/// token returned has its committed row.
+/// </summary>
+public sealed class TokenGroupCommitTests(AuthServerFactory factory) : IClassFixture<AuthServerFactory>
+{
+    [Fact]
+    public async Task ConcurrentTokens_AreCommittedTogether_AndEachIsStored()
+    {
+        var service = await factory.RegisterServiceAsync("read");
+        using var api = factory.CreateApiClient();
+        using var commands = new CommandCounter(factory.DatabasePath);
+
+        // Arrange: another connection holds SQLite's write lock, so the first write waits and the rest queue behind it.
+        List<Task<TokenResponse>> requests;
+        await using (var blocker = new SqliteConnection($"Data Source={factory.DatabasePath}"))
+        {
+            await blocker.OpenAsync();
+            await using (var begin = blocker.CreateCommand())
+            {
+                begin.CommandText = "BEGIN IMMEDIATE;";
+                await begin.ExecuteNonQueryAsync();
+            }
+
+            requests = [.. Enumerable.Range(0, 8).Select(_ => OAuthFlow.TokenAsync(
+                api, service, new Dictionary<string, string> { ["grant_type"] = "client_credentials", ["scope"] = "read" }))];
+            await Task.Delay(TimeSpan.FromMilliseconds(500));
+            Assert.DoesNotContain(requests, request => request.IsCompleted);
+
+            await using var rollback = blocker.CreateCommand();
+            rollback.CommandText = "ROLLBACK;";
+            await rollback.ExecuteNonQueryAsync();
+        }
+
+        var answers = await Task.WhenAll(requests);
+
+        // Assert: eight tokens, eight rows, written in fewer transactions than tokens (the first alone, the rest together).
+        Assert.All(answers, answer => Assert.Equal(HttpStatusCode.OK, answer.Status));
+        var inserts = commands.Commands
+            .Where(command => command.Text.Contains("INSERT INTO \"OpenIddictTokens\"", StringComparison.Ordinal))
+            .ToList();
+        Assert.Equal(8, inserts.Sum(command => CountOf(command.Text, "INSERT INTO \"OpenIddictTokens\"")));
+        Assert.InRange(inserts.Select(command => command.Transaction).Distinct().Count(), 1, 2);
+        foreach (var answer in answers)
+        {
+            using var introspection = await ServiceClientTests.IntrospectAsync(api, service, answer.AccessToken);
+            Assert.True(introspection.RootElement.GetProperty("active").GetBoolean());
+        }
+    }
+
+    private static int CountOf(string text, string value)
+    {
+        var count = 0;
+        for (var index = text.IndexOf(value, StringComparison.Ordinal); index >= 0; index = text.IndexOf(value, index + value.Length, StringComparison.Ordinal))
+        {
+            count++;
+        }
+
+        return count;
+    }
+}
