@@ -34,7 +34,12 @@ internal sealed class TokenGroupCommit(IServiceScopeFactory scopes)
 
         if (start)
         {
-            _ = Task.Run(WriteAllAsync);
+            // Note: the writes outlive the request that starts them; none of its context (HTTP context, activity,
+            // log scopes) goes with them.
+            using (ExecutionContext.SuppressFlow())
+            {
+                _ = Task.Run(WriteAllAsync);
+            }
         }
 
         return pending.Committed.Task;

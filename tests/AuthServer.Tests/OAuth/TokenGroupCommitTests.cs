@@ -54,6 +54,51 @@ public sealed class TokenGroupCommitTests(AuthServerFactory factory) : IClassFix
         }
     }
 
+    [Fact]
+    public async Task AFailedWrite_FailsEveryRequestItCarried_AndNoneGetsAToken()
+    {
+        var service = await factory.RegisterServiceAsync("read");
+        using var api = factory.CreateApiClient();
+        var form = new Dictionary<string, string> { ["grant_type"] = "client_credentials", ["scope"] = "read" };
+
+        // Arrange: the requests queue behind a held write lock; the transaction holding it makes the database refuse
+        // every new token row (a real failure, as a full disk gives) and commits, so the queued write fails.
+        List<Task<TokenResponse>> requests;
+        await using (var blocker = new SqliteConnection($"Data Source={factory.DatabasePath}"))
+        {
+            await blocker.OpenAsync();
+            await using (var begin = blocker.CreateCommand())
+            {
+                begin.CommandText = "BEGIN IMMEDIATE; CREATE TRIGGER refuse_group BEFORE INSERT ON OpenIddictTokens BEGIN SELECT RAISE(ABORT, 'disk full'); END;";
+                await begin.ExecuteNonQueryAsync();
+            }
+
+            requests = [.. Enumerable.Range(0, 4).Select(_ => OAuthFlow.TokenAsync(api, service, new Dictionary<string, string>(form)))];
+            await Task.Delay(TimeSpan.FromMilliseconds(300));
+            await using var commit = blocker.CreateCommand();
+            commit.CommandText = "COMMIT;";
+            await commit.ExecuteNonQueryAsync();
+        }
+
+        var answers = await Task.WhenAll(requests);
+        await using (var repair = new SqliteConnection($"Data Source={factory.DatabasePath}"))
+        {
+            await repair.OpenAsync();
+            await using var drop = repair.CreateCommand();
+            drop.CommandText = "DROP TRIGGER refuse_group;";
+            await drop.ExecuteNonQueryAsync();
+        }
+
+        // Assert: each is 503 temporarily_unavailable without a token; once the database takes rows again, tokens flow.
+        Assert.All(answers, answer =>
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, answer.Status);
+            Assert.Equal("temporarily_unavailable", answer.Error);
+            Assert.False(answer.Body.TryGetProperty("access_token", out _));
+        });
+        Assert.Equal(HttpStatusCode.OK, (await OAuthFlow.TokenAsync(api, service, form)).Status);
+    }
+
     private static int CountOf(string text, string value)
     {
         var count = 0;
