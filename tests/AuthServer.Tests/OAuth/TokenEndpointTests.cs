@@ -220,6 +220,31 @@ public sealed class TokenEndpointTests(AuthServerFactory factory) : IClassFixtur
 
         Assert.InRange((int)response.StatusCode, 400, 499);
     }
+
+    [Theory]
+    [InlineData("too many values")]
+    [InlineData("grant type without a value")]
+    public async Task Token_MalformedClientCredentialsForm_IsRefusedWithoutServerError(string variant)
+    {
+        var service = await factory.RegisterServiceAsync("read");
+        using var api = factory.CreateApiClient();
+        var (body, contentType) = variant switch
+        {
+            "too many values" => ("grant_type=client_credentials&" + string.Join('&', Enumerable.Range(0, 1100).Select(i => $"p{i}=1")),
+                "application/x-www-form-urlencoded"),
+            _ => ("grant_type", "application/x-www-form-urlencoded"),
+        };
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/oauth/token")
+        {
+            Content = new StringContent(body, System.Text.Encoding.UTF8),
+        };
+        request.Content.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse(contentType);
+        request.Headers.Authorization = OAuthFlow.Basic(service);
+
+        using var response = await api.SendAsync(request);
+
+        Assert.InRange((int)response.StatusCode, 400, 499);
+    }
 }
 
 /// <summary>Lifetimes shortened through configuration, as an operator would set them.</summary>
