@@ -47,6 +47,18 @@ public sealed class ClientCredentialsFastPathTests(ClientCredentialsFastPathTest
         AssertSame(pipeline, fast);
     }
 
+    [Fact]
+    public async Task AScopeAnAdminDefined_AddsItsResourceToTheAudiences()
+    {
+        // Asked for no scope, a service gets all of its scopes, an admin-defined one with its own resource included.
+        var fast = await IssueAsync(hosts.Fast, basic: true, scope: null, extraScope: "billing");
+        var pipeline = await IssueAsync(hosts.Pipeline, basic: true, scope: null, extraScope: "billing");
+
+        Assert.Equal(0, fast.Extracted);
+        Assert.Equal(["platform-api", "billing-api"], fast.Token.Audiences);
+        AssertSame(pipeline, fast);
+    }
+
     [Theory]
     [InlineData("wrong secret")]
     [InlineData("unknown scope")]
@@ -116,9 +128,20 @@ public sealed class ClientCredentialsFastPathTests(ClientCredentialsFastPathTest
         int Extracted, RegisteredClient Client, string ApplicationId, HttpResponseMessage Response, JsonElement Body,
         JsonWebToken Token, OpenIddictTokenDescriptor Row);
 
-    private static async Task<Issued> IssueAsync(Observed host, bool basic, string? scope, TimeSpan? lifetime = null)
+    private static async Task<Issued> IssueAsync(
+        Observed host, bool basic, string? scope, TimeSpan? lifetime = null, string? extraScope = null)
     {
-        var client = await host.RegisterServiceAsync("read", "write");
+        if (extraScope is not null)
+        {
+            await using var admin = host.Services.CreateAsyncScope();
+            var scopes = admin.ServiceProvider.GetRequiredService<IOpenIddictScopeManager>();
+            if (await scopes.FindByNameAsync(extraScope) is null)
+            {
+                await scopes.CreateAsync(new OpenIddictScopeDescriptor { Name = extraScope, Resources = { extraScope + "-api" } });
+            }
+        }
+
+        var client = await host.RegisterServiceAsync(extraScope is null ? ["read", "write"] : ["read", extraScope]);
         string applicationId;
         await using (var scopeServices = host.Services.CreateAsyncScope())
         {
