@@ -7,13 +7,12 @@ namespace AuthServer.OAuth;
 /// Writes the new token rows of concurrent requests together (a group commit): a request hands over its row and waits;
 /// the rows that arrived while the previous write was in flight go out in the next one, one <c>SaveChanges</c>, one
 /// transaction. Each request still answers only once its own row is committed, and a failed write fails every request
-/// whose row it carried (none of them returns a token). Under load a write carries tens of rows, where one row per
-/// write made the insert about half of a <c>client_credentials</c> token's CPU time; alone, a row is written at once.
+/// whose row it carried (none of them returns a token). One row per write made the insert about half of a
+/// <c>client_credentials</c> token's CPU time (perf); written together, the token's CPU time fell from 0.66 ms to
+/// 0.33-0.40 ms (A/B pairs). Alone, a row is written at once.
 /// </summary>
 internal sealed class TokenGroupCommit(IServiceScopeFactory scopes)
 {
-    private const string ApplicationKey = "ApplicationId";
-
     private readonly Lock _lock = new();
     private List<Pending> _queue = [];
     private bool _writing;
@@ -68,7 +67,7 @@ internal sealed class TokenGroupCommit(IServiceScopeFactory scopes)
                 var context = scope.ServiceProvider.GetRequiredService<AuthDbContext>();
                 foreach (var pending in batch)
                 {
-                    context.Add(pending.Token).Property(ApplicationKey).CurrentValue = pending.ApplicationId;
+                    context.Add(pending.Token).Property(TokenStore.ApplicationKey).CurrentValue = pending.ApplicationId;
                 }
 
                 await context.SaveChangesAsync();

@@ -24,7 +24,8 @@ internal sealed class TokenStore(
         OpenIddictEntityFrameworkCoreToken, OpenIddictEntityFrameworkCoreApplication, OpenIddictEntityFrameworkCoreAuthorization, string>(
         cache, context, options)
 {
-    private const string ApplicationKey = "ApplicationId";
+    /// <summary>The token's foreign key to its client (a shadow property of OpenIddict's EF Core model).</summary>
+    internal const string ApplicationKey = "ApplicationId";
     private const string AuthorizationKey = "AuthorizationId";
 
     // Links of tokens not yet added to the context; applied when they are.
