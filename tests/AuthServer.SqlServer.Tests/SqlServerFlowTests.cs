@@ -53,6 +53,45 @@ public sealed class SqlServerFlowTests(SqlServerFixture sqlServer) : IClassFixtu
         Assert.Equal("invalid_grant", replay.Error);
     }
 
+    [Fact]
+    public async Task ClientCredentials_ConcurrentTokens_OnSqlServer_AreStoredTogether_AndRevocable()
+    {
+        Assert.SkipWhen(sqlServer.SkipReason is not null, sqlServer.SkipReason ?? "");
+        await using var factory = new ConfiguredAuthServerFactory("unused.db", Settings($"authserver_{Guid.NewGuid():N}"));
+        var service = await factory.RegisterServiceAsync("read");
+        using var api = factory.CreateApiClient();
+
+        // The fast path's rows of concurrent requests are committed together (TokenGroupCommit), here on SQL Server.
+        var answers = await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => OAuthFlow.TokenAsync(
+            api, service, new Dictionary<string, string> { ["grant_type"] = "client_credentials", ["scope"] = "read" })));
+
+        Assert.All(answers, answer => Assert.Equal(HttpStatusCode.OK, answer.Status));
+        foreach (var answer in answers)
+        {
+            Assert.True(await IsActiveAsync(api, service, answer.AccessToken));
+        }
+
+        using var revoke = new HttpRequestMessage(HttpMethod.Post, "/oauth/revoke")
+        {
+            Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["token"] = answers[0].AccessToken }),
+        };
+        revoke.Headers.Authorization = OAuthFlow.Basic(service);
+        Assert.Equal(HttpStatusCode.OK, (await api.SendAsync(revoke)).StatusCode);
+        Assert.False(await IsActiveAsync(api, service, answers[0].AccessToken));
+    }
+
+    private static async Task<bool> IsActiveAsync(HttpClient api, AuthServer.Clients.RegisteredClient caller, string token)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/oauth/introspect")
+        {
+            Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["token"] = token }),
+        };
+        request.Headers.Authorization = OAuthFlow.Basic(caller);
+        using var response = await api.SendAsync(request);
+        using var body = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return body.RootElement.GetProperty("active").GetBoolean();
+    }
+
     private Dictionary<string, string?> Settings(string database) => new()
     {
         ["Database:Provider"] = "SqlServer",
