@@ -113,22 +113,76 @@ internal static class TestDatabase
     /// </summary>
     public static async Task<IAsyncDisposable> RefuseInsertsAsync(string databasePath, string table)
     {
+        await using var connection = await OpenAsync(databasePath);
+        return await RefuseInsertsAsync(connection, databasePath, table);
+    }
+
+    /// <summary>
+    /// Takes SQLite's write lock from another connection (<c>BEGIN IMMEDIATE</c>) and holds it until released: the
+    /// server's writes queue behind it, as behind a long write of another node.
+    /// </summary>
+    public static async Task<WriteLock> HoldWriteLockAsync(string databasePath)
+    {
+        var connection = await OpenAsync(databasePath);
+        await ExecuteAsync(connection, "BEGIN IMMEDIATE;");
+        return new WriteLock(connection, databasePath);
+    }
+
+    private static async Task<IAsyncDisposable> RefuseInsertsAsync(
+        Microsoft.Data.Sqlite.SqliteConnection connection, string databasePath, string table)
+    {
         var trigger = $"refuse_{table}";
-        await ExecuteAsync(databasePath, $"CREATE TRIGGER {trigger} BEFORE INSERT ON {table} BEGIN SELECT RAISE(ABORT, 'disk full'); END;");
+        await ExecuteAsync(connection, $"CREATE TRIGGER {trigger} BEFORE INSERT ON {table} BEGIN SELECT RAISE(ABORT, 'disk full'); END;");
         return new DropTrigger(databasePath, trigger);
     }
 
-    private static async Task ExecuteAsync(string databasePath, string sql)
+    private static async Task<Microsoft.Data.Sqlite.SqliteConnection> OpenAsync(string databasePath)
     {
-        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={databasePath}");
+        var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={databasePath}");
         await connection.OpenAsync();
+        return connection;
+    }
+
+    private static async Task ExecuteAsync(Microsoft.Data.Sqlite.SqliteConnection connection, string sql)
+    {
         await using var command = connection.CreateCommand();
         command.CommandText = sql;
         await command.ExecuteNonQueryAsync();
     }
 
+    /// <summary>SQLite's write lock held by another connection; disposing it without <see cref="ReleaseAsync"/> rolls back.</summary>
+    public sealed class WriteLock(Microsoft.Data.Sqlite.SqliteConnection connection, string databasePath) : IAsyncDisposable
+    {
+        private bool _released;
+
+        /// <summary>Inside the held transaction: once it is released, the database refuses every new row of
+        /// <paramref name="table"/> until the result is disposed (see <see cref="TestDatabase.RefuseInsertsAsync(string, string)"/>).</summary>
+        public Task<IAsyncDisposable> RefuseInsertsAsync(string table) => TestDatabase.RefuseInsertsAsync(connection, databasePath, table);
+
+        /// <summary>Commits what was done under the lock and lets the queued writes go.</summary>
+        public async Task ReleaseAsync()
+        {
+            await ExecuteAsync(connection, "COMMIT;");
+            _released = true;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (!_released)
+            {
+                await ExecuteAsync(connection, "ROLLBACK;");
+            }
+
+            await connection.DisposeAsync();
+        }
+    }
+
     private sealed class DropTrigger(string databasePath, string trigger) : IAsyncDisposable
     {
-        public async ValueTask DisposeAsync() => await ExecuteAsync(databasePath, $"DROP TRIGGER {trigger};");
+        public async ValueTask DisposeAsync()
+        {
+            await using var connection = await OpenAsync(databasePath);
+            await ExecuteAsync(connection, $"DROP TRIGGER {trigger};");
+        }
     }
 }

@@ -1,6 +1,5 @@
 using System.Net;
 using AuthServer.Tests.Infrastructure;
-using Microsoft.Data.Sqlite;
 
 namespace AuthServer.Tests.OAuth;
 
@@ -19,23 +18,12 @@ public sealed class TokenGroupCommitTests(AuthServerFactory factory) : IClassFix
 
         // Arrange: another connection holds SQLite's write lock, so the first write waits and the rest queue behind it.
         List<Task<TokenResponse>> requests;
-        await using (var blocker = new SqliteConnection($"Data Source={factory.DatabasePath}"))
+        await using (var held = await TestDatabase.HoldWriteLockAsync(factory.DatabasePath))
         {
-            await blocker.OpenAsync();
-            await using (var begin = blocker.CreateCommand())
-            {
-                begin.CommandText = "BEGIN IMMEDIATE;";
-                await begin.ExecuteNonQueryAsync();
-            }
-
             requests = [.. Enumerable.Range(0, 8).Select(_ => OAuthFlow.TokenAsync(
                 api, service, new Dictionary<string, string> { ["grant_type"] = "client_credentials", ["scope"] = "read" }))];
             await Task.Delay(TimeSpan.FromMilliseconds(500));
             Assert.DoesNotContain(requests, request => request.IsCompleted);
-
-            await using var rollback = blocker.CreateCommand();
-            rollback.CommandText = "ROLLBACK;";
-            await rollback.ExecuteNonQueryAsync();
         }
 
         var answers = await Task.WhenAll(requests);
@@ -61,33 +49,21 @@ public sealed class TokenGroupCommitTests(AuthServerFactory factory) : IClassFix
         using var api = factory.CreateApiClient();
         var form = new Dictionary<string, string> { ["grant_type"] = "client_credentials", ["scope"] = "read" };
 
-        // Arrange: the requests queue behind a held write lock; the transaction holding it makes the database refuse
-        // every new token row (a real failure, as a full disk gives) and commits, so the queued write fails.
+        // Arrange: the requests queue behind a held write lock; under it the database is told to refuse every new
+        // token row (a real failure, as a full disk gives), then the lock is released and the queued write fails.
         List<Task<TokenResponse>> requests;
-        await using (var blocker = new SqliteConnection($"Data Source={factory.DatabasePath}"))
+        IAsyncDisposable refusal;
+        await using (var held = await TestDatabase.HoldWriteLockAsync(factory.DatabasePath))
         {
-            await blocker.OpenAsync();
-            await using (var begin = blocker.CreateCommand())
-            {
-                begin.CommandText = "BEGIN IMMEDIATE; CREATE TRIGGER refuse_group BEFORE INSERT ON OpenIddictTokens BEGIN SELECT RAISE(ABORT, 'disk full'); END;";
-                await begin.ExecuteNonQueryAsync();
-            }
-
+            refusal = await held.RefuseInsertsAsync("OpenIddictTokens");
             requests = [.. Enumerable.Range(0, 4).Select(_ => OAuthFlow.TokenAsync(api, service, new Dictionary<string, string>(form)))];
             await Task.Delay(TimeSpan.FromMilliseconds(300));
-            await using var commit = blocker.CreateCommand();
-            commit.CommandText = "COMMIT;";
-            await commit.ExecuteNonQueryAsync();
+            Assert.DoesNotContain(requests, request => request.IsCompleted);
+            await held.ReleaseAsync();
         }
 
         var answers = await Task.WhenAll(requests);
-        await using (var repair = new SqliteConnection($"Data Source={factory.DatabasePath}"))
-        {
-            await repair.OpenAsync();
-            await using var drop = repair.CreateCommand();
-            drop.CommandText = "DROP TRIGGER refuse_group;";
-            await drop.ExecuteNonQueryAsync();
-        }
+        await refusal.DisposeAsync();
 
         // Assert: each is 503 temporarily_unavailable without a token; once the database takes rows again, tokens flow.
         Assert.All(answers, answer =>
