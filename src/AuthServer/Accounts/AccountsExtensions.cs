@@ -32,6 +32,7 @@ internal static class AccountsExtensions
                 options.Lockout.AllowedForNewUsers = true;
             })
             .AddEntityFrameworkStores<AuthDbContext>()
+            .AddUserStore<AccountUserStore>()
             .AddDefaultTokenProviders();
 
         // Options that come from configuration are applied on top of the fixed choices above.

@@ -14,6 +14,7 @@ namespace AuthServer.OAuth;
 /// client and authorization sets the foreign keys, where the stock store first loads both entities (two queries,
 /// each with an expression compiled for it) only to take their ids. The rows written are the same.
 /// During a sign-in, new rows wait in the context for the <see cref="TokenWriteBatch"/> to write them together.
+/// The lookups of a presented code or refresh token (by reference id) and of a token by id are compiled queries.
 /// </summary>
 internal sealed class TokenStore(
     IMemoryCache cache,
@@ -30,6 +31,24 @@ internal sealed class TokenStore(
 
     // Links of tokens not yet added to the context; applied when they are.
     private readonly ConditionalWeakTable<OpenIddictEntityFrameworkCoreToken, Dictionary<string, string>> _links = [];
+
+    // The stock store's lookups by id and by reference id, with the same includes and tracking, compiled once: the
+    // stock store builds each as a LINQ expression per call, which EF Core walks again every time to extract its
+    // parameters and find its cached plan. Like the stock store, a token the context already tracks is answered
+    // without a query.
+    private static readonly Func<DbContext, string, CancellationToken, Task<OpenIddictEntityFrameworkCoreToken?>> ById =
+        EF.CompileAsyncQuery((DbContext db, string id, CancellationToken _) => db.Set<OpenIddictEntityFrameworkCoreToken>()
+            .Include(token => token.Application)
+            .Include(token => token.Authorization)
+            .AsTracking()
+            .FirstOrDefault(token => token.Id == id));
+
+    private static readonly Func<DbContext, string, CancellationToken, Task<OpenIddictEntityFrameworkCoreToken?>> ByReferenceId =
+        EF.CompileAsyncQuery((DbContext db, string referenceId, CancellationToken _) => db.Set<OpenIddictEntityFrameworkCoreToken>()
+            .Include(token => token.Application)
+            .Include(token => token.Authorization)
+            .AsTracking()
+            .FirstOrDefault(token => token.ReferenceId == referenceId));
 
     public override async ValueTask SetApplicationIdAsync(OpenIddictEntityFrameworkCoreToken token, string? identifier, CancellationToken cancellationToken)
     {
@@ -167,13 +186,37 @@ internal sealed class TokenStore(
     /// <summary>A row waiting for the batch is found too (OpenIddict reads a code back to attach its payload).</summary>
     public override async ValueTask<OpenIddictEntityFrameworkCoreToken?> FindByIdAsync(string identifier, CancellationToken cancellationToken)
     {
+        ArgumentException.ThrowIfNullOrEmpty(identifier);
+        var context = await Context.GetDbContextAsync(cancellationToken);
         if (batch.IsOpen
-            && (await Context.GetDbContextAsync(cancellationToken)).Set<OpenIddictEntityFrameworkCoreToken>().Local.FindEntry(identifier) is { State: EntityState.Added } entry)
+            && context.Set<OpenIddictEntityFrameworkCoreToken>().Local.FindEntry(identifier) is { State: EntityState.Added } entry)
         {
             return entry.Entity;
         }
 
-        return await base.FindByIdAsync(identifier, cancellationToken);
+        return Tracked(context, token => token.Id == identifier) ?? await ById(context, identifier, cancellationToken);
+    }
+
+    /// <summary>The lookup of every code and refresh token presented to the token endpoint.</summary>
+    public override async ValueTask<OpenIddictEntityFrameworkCoreToken?> FindByReferenceIdAsync(string identifier, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(identifier);
+        var context = await Context.GetDbContextAsync(cancellationToken);
+        return Tracked(context, token => string.Equals(token.ReferenceId, identifier, StringComparison.Ordinal))
+            ?? await ByReferenceId(context, identifier, cancellationToken);
+    }
+
+    private static OpenIddictEntityFrameworkCoreToken? Tracked(DbContext context, Func<OpenIddictEntityFrameworkCoreToken, bool> match)
+    {
+        foreach (var entry in context.ChangeTracker.Entries<OpenIddictEntityFrameworkCoreToken>())
+        {
+            if (match(entry.Entity))
+            {
+                return entry.Entity;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>The link as the context tracks it (or as set on a token not yet added); not known for a detached token.</summary>

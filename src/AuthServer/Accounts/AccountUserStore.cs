@@ -1,0 +1,96 @@
+using System.Security.Claims;
+using AuthServer.Data;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore;
+
+namespace AuthServer.Accounts;
+
+/// <summary>
+/// ASP.NET Core Identity's EF Core user store, with the reads of every sign-in and every authorize, consent and token
+/// request as compiled queries: the account by id, user name or email, and its roles and claims. The stock store
+/// builds each of them as a LINQ expression on every call, which EF Core then walks to extract its parameters and
+/// look up its cached plan (about a fifth of a millisecond per query here, more than SQLite takes to answer it). The
+/// queries, and what is tracked, are the stock store's.
+/// </summary>
+internal sealed class AccountUserStore(AuthDbContext context, IdentityErrorDescriber? describer = null)
+    : UserStore<ApplicationUser, IdentityRole, AuthDbContext>(context, describer)
+{
+    private static readonly Func<AuthDbContext, string, CancellationToken, Task<ApplicationUser?>> ById =
+        EF.CompileAsyncQuery((AuthDbContext db, string id, CancellationToken _) =>
+            db.Users.FirstOrDefault(user => user.Id == id));
+
+    private static readonly Func<AuthDbContext, string, CancellationToken, Task<ApplicationUser?>> ByName =
+        EF.CompileAsyncQuery((AuthDbContext db, string normalizedUserName, CancellationToken _) =>
+            db.Users.FirstOrDefault(user => user.NormalizedUserName == normalizedUserName));
+
+    private static readonly Func<AuthDbContext, string, CancellationToken, Task<ApplicationUser?>> ByEmail =
+        EF.CompileAsyncQuery((AuthDbContext db, string normalizedEmail, CancellationToken _) =>
+            db.Users.SingleOrDefault(user => user.NormalizedEmail == normalizedEmail));
+
+    private static readonly Func<AuthDbContext, string, IAsyncEnumerable<string>> RoleNames =
+        EF.CompileAsyncQuery((AuthDbContext db, string userId) =>
+            from userRole in db.UserRoles
+            join role in db.Roles on userRole.RoleId equals role.Id
+            where userRole.UserId == userId
+            select role.Name!);
+
+    private static readonly Func<AuthDbContext, string, IAsyncEnumerable<IdentityUserClaim<string>>> ClaimRows =
+        EF.CompileAsyncQuery((AuthDbContext db, string userId) =>
+            db.UserClaims.AsNoTracking().Where(claim => claim.UserId == userId));
+
+    public override Task<ApplicationUser?> FindByIdAsync(string userId, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        ThrowIfDisposed();
+        ArgumentNullException.ThrowIfNull(userId);
+
+        // Where the stock store's DbSet.FindAsync answers an account this context already tracks without a query,
+        // this asks the database again, and EF Core's identity resolution still hands back the tracked instance.
+        return ById(Context, userId, cancellationToken);
+    }
+
+    public override Task<ApplicationUser?> FindByNameAsync(string normalizedUserName, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        ThrowIfDisposed();
+        return ByName(Context, normalizedUserName, cancellationToken);
+    }
+
+    public override Task<ApplicationUser?> FindByEmailAsync(string normalizedEmail, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        ThrowIfDisposed();
+        return ByEmail(Context, normalizedEmail, cancellationToken);
+    }
+
+    public override async Task<IList<string>> GetRolesAsync(ApplicationUser user, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        ThrowIfDisposed();
+        ArgumentNullException.ThrowIfNull(user);
+
+        var names = new List<string>();
+        await foreach (var name in RoleNames(Context, user.Id).WithCancellation(cancellationToken))
+        {
+            names.Add(name);
+        }
+
+        return names;
+    }
+
+    public override async Task<IList<Claim>> GetClaimsAsync(ApplicationUser user, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        ThrowIfDisposed();
+        ArgumentNullException.ThrowIfNull(user);
+
+        var claims = new List<Claim>();
+        await foreach (var row in ClaimRows(Context, user.Id).WithCancellation(cancellationToken))
+        {
+            claims.Add(row.ToClaim());
+        }
+
+        return claims;
+    }
+}
