@@ -74,6 +74,9 @@ internal static class OAuthServerExtensions
 
                 // New tokens are linked to their client and authorization by key, without loading either.
                 options.ReplaceTokenStore<OpenIddict.EntityFrameworkCore.Models.OpenIddictEntityFrameworkCoreToken, TokenStore>(ServiceLifetime.Scoped);
+
+                // A person's earlier consents to a client are looked up with a compiled query.
+                options.ReplaceAuthorizationStore<OpenIddict.EntityFrameworkCore.Models.OpenIddictEntityFrameworkCoreAuthorization, AuthorizationStore>(ServiceLifetime.Scoped);
             })
 
             .AddServer(options =>
