@@ -71,13 +71,7 @@ internal sealed class AccountUserStore(AuthDbContext context, IdentityErrorDescr
         ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(user);
 
-        var names = new List<string>();
-        await foreach (var name in RoleNames(Context, user.Id).WithCancellation(cancellationToken))
-        {
-            names.Add(name);
-        }
-
-        return names;
+        return await RoleNames(Context, user.Id).ToListAsync(cancellationToken);
     }
 
     public override async Task<IList<Claim>> GetClaimsAsync(ApplicationUser user, CancellationToken cancellationToken = default)
@@ -86,12 +80,6 @@ internal sealed class AccountUserStore(AuthDbContext context, IdentityErrorDescr
         ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(user);
 
-        var claims = new List<Claim>();
-        await foreach (var row in ClaimRows(Context, user.Id).WithCancellation(cancellationToken))
-        {
-            claims.Add(row.ToClaim());
-        }
-
-        return claims;
+        return await ClaimRows(Context, user.Id).Select(row => row.ToClaim()).ToListAsync(cancellationToken);
     }
 }
