@@ -21,7 +21,7 @@ internal sealed record Peer(ServerProcess Host, Client Service, Client ResourceS
 /// <summary>
 /// Starts AuthServer (Release, Production settings behind a TLS-terminating proxy, on loopback), the bare endpoint and
 /// oidc-provider; seeds what each scenario needs; drives every scenario (warm-up, then the runs); writes the table.
-/// A scenario with a reference (the peer, the bare endpoint, the password hash) alternates its runs with the
+/// A scenario with a reference (the peer, the bare endpoint, the password hash) interleaves its runs with the
 /// reference's: on a shared VM the speed of the machine can change by a factor of two within minutes, so only runs
 /// taken side by side are compared.
 /// </summary>
@@ -163,24 +163,36 @@ internal sealed class Harness(BenchSettings settings) : IDisposable
             });
             var everyone = people.ToList();
             var warmup = await WarmUpAsync("AuthServer", ours, window => SignInLoad.RunAsync(_http, app, everyone, settings.FlowConcurrency, window));
-            // Each run of flows is followed by a run of the bare hash, so that the two rates compared come from the same
-            // minutes: on a shared VM the speed of the machine itself can change by a factor of two within minutes.
+            // Each run of flows sits between two runs of the bare hash (hash, flows, hash, flows, ..., hash), so that the
+            // rates compared come from the same minutes: on a shared VM the speed of the machine itself can change by a
+            // factor of two within minutes (see Ratios).
             var runs = new List<RunResult>();
             var hashes = new List<RunResult>();
+            var calibrate = settings.Includes("password-hash");
+            void Hash()
+            {
+                hashes.Add(Calibration.PasswordHashRate(TimeSpan.FromSeconds(settings.Duration)));
+                Log($"  password hash run {hashes.Count}: {hashes[^1].PerSecond:F1} hashes/s, p50 {hashes[^1].P50Ms:F1} ms, CPU {Report.Cpu(hashes[^1].CpuMs)}/hash");
+            }
+
+            if (calibrate)
+            {
+                Hash();
+            }
+
             for (var run = 0; run < settings.Runs; run++)
             {
                 var before = ours.ProcessorTime;
                 var result = await SignInLoad.RunAsync(_http, app, everyone, settings.FlowConcurrency, TimeSpan.FromSeconds(settings.Duration));
                 runs.Add(result with { CpuMs = (ours.ProcessorTime - before).TotalMilliseconds / Math.Max(1, result.Requests) });
                 Log($"  full sign-in flow run {run + 1}: {runs[^1].PerSecond:F1} flows/s, p50 {runs[^1].P50Ms:F1} ms, p99 {runs[^1].P99Ms:F1} ms, errors {runs[^1].Errors}, server CPU {Report.Cpu(runs[^1].CpuMs)}/flow");
-                if (settings.Includes("password-hash"))
+                if (calibrate)
                 {
-                    hashes.Add(Calibration.PasswordHashRate(TimeSpan.FromSeconds(settings.Duration)));
-                    Log($"  password hash run {run + 1}: {hashes[^1].PerSecond:F1} hashes/s, p50 {hashes[^1].P50Ms:F1} ms");
+                    Hash();
                 }
             }
 
-            Record("full sign-in flow", "AuthServer", runs, warmup, "flows/s", hashes.Count == runs.Count ? Ratios(runs, hashes) : null);
+            Record("full sign-in flow", "AuthServer", runs, warmup, "flows/s", hashes.Count == runs.Count + 1 ? Ratios(runs, hashes) : null);
             if (hashes.Count > 0)
             {
                 Record(PasswordHash, "calibration", hashes, TimeSpan.Zero, "hashes/s");
@@ -260,17 +272,28 @@ internal sealed class Harness(BenchSettings settings) : IDisposable
         }
 
         var runs = sides.ToDictionary(side => side, _ => new List<RunResult>());
+        async Task RunAsync(Side side)
+        {
+            var load = await side.Prepare(expected[side]);
+            var before = side.Host.ProcessorTime;
+            var result = await Wrk.RunAsync(settings, load, settings.Duration);
+            runs[side].Add(result with { CpuMs = (side.Host.ProcessorTime - before).TotalMilliseconds / Math.Max(1, result.Requests) });
+            var last = runs[side][^1];
+            Log($"  {side.Server} run {runs[side].Count}: {last.PerSecond:F0} req/s, p50 {last.P50Ms:F2} ms, p99 {last.P99Ms:F2} ms, errors {last.Errors}, server CPU {Report.Cpu(last.CpuMs)}/request");
+            expected[side] = (long)Math.Max(expected[side], last.PerSecond * settings.Duration * 1.5);
+        }
+
+        // With a reference, each of our runs sits between two of its runs (see Ratios): the reference runs once first.
+        if (sides.Count == 2)
+        {
+            await RunAsync(sides[1]);
+        }
+
         for (var run = 0; run < settings.Runs; run++)
         {
             foreach (var side in sides)
             {
-                var load = await side.Prepare(expected[side]);
-                var before = side.Host.ProcessorTime;
-                var result = await Wrk.RunAsync(settings, load, settings.Duration);
-                runs[side].Add(result with { CpuMs = (side.Host.ProcessorTime - before).TotalMilliseconds / Math.Max(1, result.Requests) });
-                var last = runs[side][^1];
-                Log($"  {side.Server} run {run + 1}: {last.PerSecond:F0} req/s, p50 {last.P50Ms:F2} ms, p99 {last.P99Ms:F2} ms, errors {last.Errors}, server CPU {Report.Cpu(last.CpuMs)}/request");
-                expected[side] = (long)Math.Max(expected[side], last.PerSecond * settings.Duration * 1.5);
+                await RunAsync(side);
             }
         }
 
@@ -329,8 +352,17 @@ internal sealed class Harness(BenchSettings settings) : IDisposable
         _results[index] = _results[index] with { Median = Median(all), Runs = all, Warmup = _results[index].Warmup + warmup };
     }
 
+    /// <summary>
+    /// The ratio of each of our runs to the reference's rate around it: the mean of the reference's run just before and
+    /// just after (the reference ran once more than we did, first and then after each of our runs). A steady drift of the
+    /// VM's speed over the minute of the three runs cancels out, where a ratio to the next run alone takes all of it.
+    /// </summary>
     private static List<double> Ratios(List<RunResult> ours, List<RunResult> reference) =>
-        [.. ours.Zip(reference, (a, b) => b.PerSecond > 0 ? a.PerSecond / b.PerSecond : 0)];
+        [.. ours.Select((run, i) =>
+        {
+            var around = (reference[i].PerSecond + reference[i + 1].PerSecond) / 2;
+            return around > 0 ? run.PerSecond / around : 0;
+        })];
 
     private static WrkLoad TokenLoad(Uri server, Client client, string body) =>
         new(new Uri(server, "/oauth/token"), "post.lua", [.. Proxy, $"Authorization: {client.Basic}"],
