@@ -13,7 +13,7 @@ public sealed class TokenWriteBatchTests(AuthServerFactory factory) : IClassFixt
     private const string RedirectUri = "https://app.example/callback";
 
     [Fact]
-    public async Task Code_IsOneInsertWithItsPayload_RedemptionWritesItsTokensInOneTransaction()
+    public async Task Code_IsOneInsertWithItsPayload_RedemptionAndItsTokensAreOneTransaction()
     {
         var browser = await OAuthFlow.SignedUpBrowserAsync(factory);
         var client = await factory.RegisterClientAsync();
@@ -38,19 +38,21 @@ public sealed class TokenWriteBatchTests(AuthServerFactory factory) : IClassFixt
             var tokens = await OAuthFlow.RedeemAsync(api, client, code, pkce.Verifier);
             Assert.Equal(HttpStatusCode.OK, tokens.Status);
 
-            // The code is marked redeemed on its own first (replay detection must see it at once), then the access,
-            // refresh and identity tokens go out together in one transaction.
+            // The code is marked redeemed in the same transaction as the access, refresh and identity tokens issued
+            // for it are stored: one commit.
             var writes = TokenWrites(redeem);
-            Assert.StartsWith("UPDATE", writes[0].Text.TrimStart(), StringComparison.Ordinal);
+            var update = Assert.Single(writes, write => write.Text.TrimStart().StartsWith("UPDATE", StringComparison.Ordinal));
 
-            // Only what changed is written back: not the payload, not the indexed columns.
-            Assert.DoesNotContain("\"Payload\"", writes[0].Text, StringComparison.Ordinal);
-            Assert.DoesNotContain("\"Subject\"", writes[0].Text, StringComparison.Ordinal);
-            var inserts = writes.Skip(1).ToList();
+            // Only what changed is written back: not the payload, not the indexed columns; and only if the row is
+            // still the one read (its concurrency token).
+            Assert.DoesNotContain("\"Payload\"", update.Text, StringComparison.Ordinal);
+            Assert.DoesNotContain("\"Subject\"", update.Text, StringComparison.Ordinal);
+            Assert.Contains("\"ConcurrencyToken\" = ", update.Text.Split("WHERE")[1], StringComparison.Ordinal);
+            var inserts = writes.Where(write => !ReferenceEquals(write, update)).ToList();
             Assert.Equal(3, inserts.Count);
             Assert.All(inserts, insert => Assert.StartsWith("INSERT", insert.Text.TrimStart(), StringComparison.Ordinal));
-            Assert.NotNull(inserts[0].Transaction);
-            Assert.All(inserts, insert => Assert.Same(inserts[0].Transaction, insert.Transaction));
+            Assert.NotNull(update.Transaction);
+            Assert.All(inserts, insert => Assert.Same(update.Transaction, insert.Transaction));
 
             // And every one of them was written: the refresh token works.
             var refreshed = await OAuthFlow.RefreshAsync(api, client, tokens.RefreshToken!);
@@ -71,7 +73,7 @@ public sealed class TokenWriteBatchTests(AuthServerFactory factory) : IClassFixt
     }
 
     [Fact]
-    public async Task TokensCannotBeWritten_RedemptionIs503TemporarilyUnavailable_AndNoTokenIsReturned()
+    public async Task TokensCannotBeWritten_RedemptionIs503TemporarilyUnavailable_NoTokenIsReturned_AndTheCodeIsNotSpent()
     {
         var (client, code, pkce) = await OAuthFlow.NewCodeAsync(factory, "openid read");
         using var api = factory.CreateApiClient();
@@ -87,9 +89,12 @@ public sealed class TokenWriteBatchTests(AuthServerFactory factory) : IClassFixt
         Assert.Equal("temporarily_unavailable", failed.Error);
         Assert.False(failed.Body.TryGetProperty("access_token", out _));
 
-        // The code was spent before the failure: it cannot be redeemed again, so no token of it ever exists.
+        // The code is spent in the commit that stores its tokens, and that commit failed as a whole: the client may
+        // retry, and gets the tokens once; the code is then spent.
         var again = await OAuthFlow.RedeemAsync(api, client, code, pkce.Verifier);
-        Assert.Equal("invalid_grant", again.Error);
+        Assert.Equal(HttpStatusCode.OK, again.Status);
+        Assert.True(again.Body.TryGetProperty("access_token", out _));
+        Assert.Equal("invalid_grant", (await OAuthFlow.RedeemAsync(api, client, code, pkce.Verifier)).Error);
     }
 
     [Fact]
