@@ -15,12 +15,14 @@ namespace AuthServer.OAuth;
 /// While a sign-in is being processed <see cref="TokenStore"/> only changes the context, and <see cref="Flush"/>, the
 /// last step before the response is built, writes it all in one <c>SaveChanges</c>: one transaction, one trip through
 /// the SQLite write gate. A code redemption goes from three writes to one, a code from two to one.
-/// The redemption keeps its guard: the row is updated only if its concurrency token is still the one read, so of two
-/// requests redeeming the same code or refresh token at once, one commits and the other's transaction (its redemption
-/// and its new tokens) fails as a whole, and it answers <c>invalid_grant</c>, as OpenIddict answers a redemption that
-/// lost the race. A presented code or refresh token is spent in the same commit that stores what was issued for it:
-/// a replay seen after that commit revokes those tokens too, and a write that fails spends nothing (the client may
-/// retry; no token of the failed attempt exists).
+/// The redemption of a code keeps its guard: the row is updated only if its concurrency token is still the one read,
+/// so of two requests redeeming the same code at once, one commits and the other's transaction (its redemption and its
+/// new tokens) fails as a whole, and it answers what OpenIddict answers a redemption that lost the race
+/// (<c>invalid_grant</c>). A code is spent in the same commit that stores what was issued for it: a replay seen after
+/// that commit revokes those tokens too, and a write that fails spends nothing (the client may retry; no token of the
+/// failed attempt exists).
+/// A refresh token is still marked redeemed on its own, first: OpenIddict lets a refresh go on when that write loses a
+/// race (rotated refresh tokens have a reuse leeway), so a lost race must not undo the new tokens.
 /// Nothing is returned to a client before its rows are written: a sign-in rejected or failing before the flush returns
 /// no token, and its rows are dropped with the request's context (one request, one sign-in: nothing else in that
 /// request saves the context afterwards).
@@ -30,7 +32,7 @@ internal sealed class TokenWriteBatch(AuthDbContext context)
     private int _pending;
     private OpenIddictEntityFrameworkCoreToken? _redeemed;
 
-    /// <summary>Whether new token rows (and the redemption of the presented token) wait for <see cref="FlushAsync"/>.</summary>
+    /// <summary>Whether new token rows (and the redemption of a presented code) wait for <see cref="FlushAsync"/>.</summary>
     public bool IsOpen { get; private set; }
 
     public void Open() => IsOpen = true;
@@ -38,7 +40,7 @@ internal sealed class TokenWriteBatch(AuthDbContext context)
     /// <summary>A token row was added to the context and waits for the flush.</summary>
     public void Added() => _pending++;
 
-    /// <summary>The presented code or refresh token was marked redeemed in the context; the flush writes it.</summary>
+    /// <summary>The presented code was marked redeemed in the context; the flush writes it.</summary>
     public void Redeemed(OpenIddictEntityFrameworkCoreToken token)
     {
         _redeemed = token;
