@@ -52,6 +52,23 @@ public sealed class IntrospectionCacheTests(AuthServerFactory factory) : IClassF
     }
 
     [Fact]
+    public async Task CodeRedemption_WrittenWithItsTokens_KeepsRememberedAnswers()
+    {
+        var (browser, client, tokens) = await OAuthFlow.FullFlowAsync(factory);
+        browser.Dispose();
+        using var api = factory.CreateApiClient();
+        Assert.True(Active(await IntrospectAsync(api, client, client.ClientSecret!, tokens.AccessToken)));
+
+        // Another code redeemed: its row is updated in the transaction that inserts its tokens (TokenWriteBatch), and
+        // nothing a remembered answer says has changed.
+        var (other, code, pkce) = await OAuthFlow.NewCodeAsync(factory, "openid read");
+        Assert.Equal(HttpStatusCode.OK, (await OAuthFlow.RedeemAsync(api, other, code, pkce.Verifier)).Status);
+        using var commands = new CommandCounter(factory.DatabasePath);
+        Assert.True(Active(await IntrospectAsync(api, client, client.ClientSecret!, tokens.AccessToken)));
+        Assert.Equal(0, commands.Count);
+    }
+
+    [Fact]
     public async Task Redemption_KeepsRememberedAnswers_AndARefreshTokensAnswerIsNeverRemembered()
     {
         var (browser, client, tokens) = await OAuthFlow.FullFlowAsync(factory);
