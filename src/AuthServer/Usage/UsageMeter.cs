@@ -95,9 +95,16 @@ internal sealed class UsageMeter(
         var batch = new Dictionary<UsageKey, long>();
         foreach (var (key, counter) in _counters)
         {
-            var count = key.Minute < lastOpenMinute && _counters.TryRemove(new KeyValuePair<UsageKey, StrongBox<long>>(key, counter))
-                ? Interlocked.Exchange(ref counter.Value, Retired)
-                : TakeCount(counter);
+            long count;
+            if (key.Minute < lastOpenMinute && _counters.TryRemove(new KeyValuePair<UsageKey, StrongBox<long>>(key, counter)))
+            {
+                count = Interlocked.Exchange(ref counter.Value, Retired);
+            }
+            else
+            {
+                count = Interlocked.Exchange(ref counter.Value, 0);
+            }
+
             if (count > 0)
             {
                 batch[key] = count;
@@ -105,27 +112,6 @@ internal sealed class UsageMeter(
         }
 
         return batch;
-    }
-
-    /// <summary>
-    /// Takes a counter's count and leaves zero, unless another take (flushes can overlap) has retired it meanwhile:
-    /// a retired counter must stay retired, or a call still holding it would count into a counter no one reads.
-    /// </summary>
-    private static long TakeCount(StrongBox<long> counter)
-    {
-        var count = Volatile.Read(ref counter.Value);
-        while (count > 0)
-        {
-            var seen = Interlocked.CompareExchange(ref counter.Value, 0, count);
-            if (seen == count)
-            {
-                return count;
-            }
-
-            count = seen;
-        }
-
-        return 0;
     }
 
     private async Task WriteAsync(Dictionary<UsageKey, long> batch, List<AuditEvent> alerts, CancellationToken cancellationToken)
