@@ -23,17 +23,7 @@ internal sealed class SuspiciousActivity(UsageMeter meter, IOptions<UsageOptions
 
     private readonly LocalRateLimitStore _failures = new(clock);
     private readonly ConcurrentDictionary<string, DateTimeOffset> _alerted = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, KeyAddresses> _ipsByKey = new(StringComparer.Ordinal);
-
-    /// <summary>The addresses a key was used from, and the last use (read without the lock: the common case).</summary>
-    private sealed class KeyAddresses
-    {
-        public Dictionary<string, DateTimeOffset> Seen { get; } = new(StringComparer.Ordinal);
-
-        public volatile LastUse? Last;
-    }
-
-    private sealed record LastUse(string Ip, DateTimeOffset At);
+    private readonly ConcurrentDictionary<string, Dictionary<string, DateTimeOffset>> _ipsByKey = new(StringComparer.Ordinal);
 
     /// <summary>A 401 or 403 answer: against a known key (<paramref name="keyId"/>), or at least from an IP.</summary>
     public void Failure(string ip, string? keyId, string? ownerId, int status)
@@ -56,20 +46,13 @@ internal sealed class SuspiciousActivity(UsageMeter meter, IOptions<UsageOptions
     {
         var now = clock.GetUtcNow();
         var window = options.Value.DistinctIpWindow;
-        var addresses = _ipsByKey.GetOrAdd(keyId, static _ => new KeyAddresses());
-        if (addresses.Last is { } lastUse && now - lastUse.At < TimeSpan.FromSeconds(1) && string.Equals(lastUse.Ip, ip, StringComparison.Ordinal))
-        {
-            return; // the common case: the same caller again, within the second
-        }
-
-        var seen = addresses.Seen;
+        var seen = _ipsByKey.GetOrAdd(keyId, static _ => new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal));
         int distinct;
         lock (seen)
         {
-            addresses.Last = new LastUse(ip, now);
             if (seen.TryGetValue(ip, out var last) && now - last < TimeSpan.FromSeconds(1))
             {
-                return; // the same caller again, after another
+                return; // the common case: the same caller again
             }
 
             seen[ip] = now;
