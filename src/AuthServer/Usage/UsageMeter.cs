@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Runtime.CompilerServices;
 using AuthServer.ApiKeys;
 using AuthServer.Data;
 using AuthServer.Hosting;
@@ -13,62 +11,52 @@ internal readonly record struct UsageKey(string AccountId, string Credential, lo
 
 /// <summary>
 /// Counts every <c>/v1</c> call in memory and writes the counts to the database in batches: every
-/// <see cref="UsageOptions.FlushInterval"/> and when the host stops. A request costs a dictionary lookup and an
-/// interlocked increment: no lock (on two cores, a lock taken by every call is one a preempted holder makes everyone
-/// wait on) and never a database write. If the database cannot be reached the counts are kept for the next round, and
+/// <see cref="UsageOptions.FlushInterval"/> and when the host stops. A request costs a dictionary update under a
+/// short lock, never a database write. If the database cannot be reached the counts are kept for the next round, and
 /// rows are added to rather than overwritten, so several nodes can flush into the same minute.
 /// Suspicious-activity events (<see cref="SuspiciousActivity"/>) travel the same way.
 /// </summary>
 internal sealed class UsageMeter(
     IServiceScopeFactory scopes, IOptions<UsageOptions> options, TimeProvider clock, ILogger<UsageMeter> logger) : BatchWriter(logger)
 {
-    // A counter is taken (its count swapped for zero) by each flush; one of a minute that has ended is taken for the
-    // last time by swapping in Retired, after it has left the dictionary. A call that still held it sees a negative
-    // count after its increment, and counts again in a fresh one: no call is lost, none counted twice.
-    private const long Retired = long.MinValue / 2;
-
-    private readonly ConcurrentDictionary<UsageKey, StrongBox<long>> _counters = new();
-    private readonly Lock _alertsGate = new();
+    private readonly Lock _gate = new();
+    private Dictionary<UsageKey, long> _pending = [];
     private List<AuditEvent> _alerts = [];
 
-    /// <summary>Counters held now (one per key, minute and outcome still open or not yet taken).</summary>
-    internal int CounterCount => _counters.Count;
-
-    public void Count(string accountId, string credential, int status) =>
-        Add(new UsageKey(accountId, credential, clock.GetUtcNow().ToUnixTimeSeconds() / 60, UsageStatusClasses.Of(status)), 1);
-
-    private void Add(UsageKey key, long count)
+    public void Count(string accountId, string credential, int status)
     {
-        while (Interlocked.Add(ref _counters.GetOrAdd(key, static _ => new StrongBox<long>()).Value, count) < 0)
+        var key = new UsageKey(accountId, credential, clock.GetUtcNow().ToUnixTimeSeconds() / 60, UsageStatusClasses.Of(status));
+        lock (_gate)
         {
-            // The counter was retired between the lookup and the increment (its count is no longer read): count anew.
+            _pending[key] = _pending.GetValueOrDefault(key) + 1;
         }
     }
 
     /// <summary>Queues an audit event to be written with the next flush (off the request path).</summary>
     public void Alert(AuditEvent alert)
     {
-        lock (_alertsGate)
+        lock (_gate)
         {
             _alerts.Add(alert);
         }
     }
 
+    /// <summary>Writes what was counted so far; what cannot be written is kept for the next call.</summary>
     protected override TimeSpan Interval => options.Value.FlushInterval;
 
-    /// <summary>Writes what was counted so far; what cannot be written is kept for the next call.</summary>
     public override async Task FlushAsync(CancellationToken cancellationToken)
     {
-        var batch = Take();
+        Dictionary<UsageKey, long> batch;
         List<AuditEvent> alerts;
-        lock (_alertsGate)
+        lock (_gate)
         {
-            (alerts, _alerts) = (_alerts, []);
-        }
+            if (_pending.Count == 0 && _alerts.Count == 0)
+            {
+                return;
+            }
 
-        if (batch.Count == 0 && alerts.Count == 0)
-        {
-            return;
+            (batch, _pending) = (_pending, []);
+            (alerts, _alerts) = (_alerts, []);
         }
 
         try
@@ -85,33 +73,6 @@ internal sealed class UsageMeter(
             Requeue(batch, alerts);
             throw;
         }
-    }
-
-    /// <summary>What was counted since the last take; counters of minutes that have ended are retired.</summary>
-    internal Dictionary<UsageKey, long> Take()
-    {
-        // A call counts into the minute it read from the clock just before; one minute of grace covers any such call.
-        var lastOpenMinute = clock.GetUtcNow().ToUnixTimeSeconds() / 60 - 1;
-        var batch = new Dictionary<UsageKey, long>();
-        foreach (var (key, counter) in _counters)
-        {
-            long count;
-            if (key.Minute < lastOpenMinute && _counters.TryRemove(new KeyValuePair<UsageKey, StrongBox<long>>(key, counter)))
-            {
-                count = Interlocked.Exchange(ref counter.Value, Retired);
-            }
-            else
-            {
-                count = Interlocked.Exchange(ref counter.Value, 0);
-            }
-
-            if (count > 0)
-            {
-                batch[key] = count;
-            }
-        }
-
-        return batch;
     }
 
     private async Task WriteAsync(Dictionary<UsageKey, long> batch, List<AuditEvent> alerts, CancellationToken cancellationToken)
@@ -150,14 +111,14 @@ internal sealed class UsageMeter(
 
     private void Requeue(Dictionary<UsageKey, long> batch, List<AuditEvent> alerts)
     {
-        foreach (var (key, count) in batch)
+        lock (_gate)
         {
-            Add(key, count);
-        }
+            foreach (var (key, count) in batch)
+            {
+                _pending[key] = _pending.GetValueOrDefault(key) + count;
+            }
 
-        lock (_alertsGate)
-        {
-            _alerts.InsertRange(0, alerts);
+            _alerts.AddRange(alerts);
         }
     }
 }
