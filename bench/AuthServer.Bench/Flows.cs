@@ -34,9 +34,10 @@ internal static class Flows
     }
 
     /// <summary>Signs in on the form; returns where the server sends the browser next.</summary>
-    public static async Task<string> SignInAsync(WebSession session, string email, string password, string loginUrl = "/account/login")
+    public static async Task<string> SignInAsync(
+        WebSession session, string email, string password, string loginUrl = "/account/login", string? page = null)
     {
-        var page = await session.GetPageAsync(loginUrl);
+        page ??= await session.GetPageAsync(loginUrl);
         var returnUrl = QueryHelpers.ParseQuery(new Uri(new Uri("http://x"), loginUrl).Query).TryGetValue("ReturnUrl", out var value)
             ? value.ToString()
             : "/";
@@ -89,26 +90,25 @@ internal static class Flows
     public static async Task<string> CodeAsync(WebSession session, string authorizeUrl)
     {
         using var response = await session.SendAsync(HttpMethod.Get, authorizeUrl);
-        string location;
-        if (response.StatusCode == HttpStatusCode.OK)
-        {
-            var consent = await response.Content.ReadAsStringAsync();
-            var form = WebSession.HiddenFields(consent);
-            form.Add(new("__RequestVerificationToken", WebSession.Antiforgery(consent)));
-            form.Add(new("submit.Accept", "yes"));
-            using var accepted = await session.SendAsync(HttpMethod.Post, "/oauth/authorize", form);
-            location = WebSession.Location(accepted, "consent");
-        }
-        else
-        {
-            location = WebSession.Location(response, "authorize");
-        }
+        return response.StatusCode == HttpStatusCode.OK
+            ? await AcceptAsync(session, await response.Content.ReadAsStringAsync())
+            : CodeFrom(WebSession.Location(response, "authorize"));
+    }
 
-        var query = QueryHelpers.ParseQuery(new Uri(location).Query);
-        return query.TryGetValue("code", out var code)
+    /// <summary>Accepts on the consent page; returns the code the redirect carries.</summary>
+    public static async Task<string> AcceptAsync(WebSession session, string consent)
+    {
+        var form = WebSession.HiddenFields(consent);
+        form.Add(new("__RequestVerificationToken", WebSession.Antiforgery(consent)));
+        form.Add(new("submit.Accept", "yes"));
+        using var accepted = await session.SendAsync(HttpMethod.Post, "/oauth/authorize", form);
+        return CodeFrom(WebSession.Location(accepted, "consent"));
+    }
+
+    private static string CodeFrom(string location) =>
+        QueryHelpers.ParseQuery(new Uri(location).Query).TryGetValue("code", out var code)
             ? code.ToString()
             : throw new InvalidOperationException($"No code in {location}");
-    }
 
     public static async Task<JsonElement> TokenAsync(HttpClient http, Client client, IEnumerable<KeyValuePair<string, string>> form)
     {
@@ -156,22 +156,50 @@ internal static class Flows
             new("redirect_uri", RedirectUri),
         ]);
 
+    /// <summary>The steps of <see cref="FullSignInAsync"/>, in order.</summary>
+    public static readonly IReadOnlyList<string> SignInSteps =
+    [
+        "GET /oauth/authorize, no session: sent to sign in",
+        "GET /account/login: the sign-in page",
+        "POST /account/login: password checked, session cookie",
+        "GET /oauth/authorize, signed in: the consent page",
+        "POST /oauth/authorize, consent: code issued",
+        "POST /oauth/token: code redeemed",
+    ];
+
     /// <summary>
     /// The whole sign-in of a person with no session: authorize, sent to the sign-in page, sign in, back to authorize,
-    /// consent, redirect with the code, code redeemed by the app.
+    /// consent, redirect with the code, code redeemed by the app. <paramref name="done"/>, when given, is called after
+    /// each step with its index in <see cref="SignInSteps"/>.
     /// </summary>
-    public static async Task FullSignInAsync(HttpClient http, Client app, string email, string password)
+    public static async Task FullSignInAsync(HttpClient http, Client app, string email, string password, Action<int>? done = null)
     {
         var session = new WebSession(http);
         var pkce = Pkce.Create();
         var authorize = AuthorizeUrl(app.Id, "openid read", pkce, prompt: "consent");
+        string login;
         using (var first = await session.SendAsync(HttpMethod.Get, authorize))
         {
-            var login = WebSession.Location(first, "authorize without a session");
-            var back = await SignInAsync(session, email, password, login);
-            var code = await CodeAsync(session, back);
-            await RedeemAsync(http, app, code, pkce);
+            login = WebSession.Location(first, "authorize without a session");
         }
+
+        done?.Invoke(0);
+        var page = await session.GetPageAsync(login);
+        done?.Invoke(1);
+        var back = await SignInAsync(session, email, password, login, page);
+        done?.Invoke(2);
+        string consent;
+        using (var response = await session.SendAsync(HttpMethod.Get, back))
+        {
+            WebSession.Expect(response, HttpStatusCode.OK, "consent page");
+            consent = await response.Content.ReadAsStringAsync();
+        }
+
+        done?.Invoke(3);
+        var code = await AcceptAsync(session, consent);
+        done?.Invoke(4);
+        await RedeemAsync(http, app, code, pkce);
+        done?.Invoke(5);
     }
 }
 

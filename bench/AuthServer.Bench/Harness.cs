@@ -36,6 +36,8 @@ internal sealed class Harness(BenchSettings settings) : IDisposable
     private static readonly string[] Proxy = ["X-Forwarded-Proto: https"];
 
     private readonly List<Measurement> _results = [];
+    private IReadOnlyList<StepCost> _steps = [];
+    private double _hashCpuMs;
     private readonly HttpClient _http = new(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false, MaxConnectionsPerServer = 256 });
 
     public async Task<int> RunAsync()
@@ -63,7 +65,7 @@ internal sealed class Harness(BenchSettings settings) : IDisposable
             _results.Add(new Measurement(PasswordHash, "calibration", hash, [hash], TimeSpan.Zero, "hashes/s"));
         }
 
-        var report = Report.Write(settings, _results);
+        var report = Report.Write(settings, _results, _steps, _hashCpuMs);
         Console.WriteLine();
         Console.WriteLine(report);
         return 0;
@@ -193,6 +195,16 @@ internal sealed class Harness(BenchSettings settings) : IDisposable
             }
 
             Record("full sign-in flow", "AuthServer", runs, warmup, "flows/s", hashes.Count == runs.Count + 1 ? Ratios(runs, hashes) : null);
+
+            Log("full sign-in flow, step by step (one flow at a time)");
+            _steps = await SignInLoad.StepsAsync(_http, app, everyone[0], ours, TimeSpan.FromSeconds(settings.Duration));
+            _hashCpuMs = Calibration.OneHashCpuMs(20);
+            foreach (var step in _steps)
+            {
+                Log($"  {step.Step}: server CPU {Report.Cpu(step.CpuMs)}, {step.LatencyMs:F1} ms");
+            }
+
+            Log($"  one password hash on one thread: CPU {Report.Cpu(_hashCpuMs)}");
             if (hashes.Count > 0)
             {
                 Record(PasswordHash, "calibration", hashes, TimeSpan.Zero, "hashes/s");

@@ -61,6 +61,50 @@ internal sealed class ServerProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// CPU time (ns) used so far by each of the process's threads, from the scheduler's own accounting
+    /// (<c>/proc/&lt;pid&gt;/task/*/schedstat</c>, exact to the nanosecond where the process's own figure counts whole
+    /// clock ticks of 10 ms): fine enough to measure one request. See <see cref="CpuSince"/>.
+    /// </summary>
+    public Dictionary<int, long> ThreadTimes()
+    {
+        var times = new Dictionary<int, long>();
+        var tasks = $"/proc/{_process.Id}/task";
+        foreach (var task in Directory.Exists(tasks) ? Directory.EnumerateDirectories(tasks) : [])
+        {
+            try
+            {
+                times[int.Parse(Path.GetFileName(task), CultureInfo.InvariantCulture)] =
+                    long.Parse(File.ReadAllText(Path.Combine(task, "schedstat")).Split(' ')[0], CultureInfo.InvariantCulture);
+            }
+            catch (IOException)
+            {
+                // The thread ended between the listing and the read.
+            }
+        }
+
+        return times;
+    }
+
+    /// <summary>
+    /// CPU time the process used since <paramref name="before"/> (a <see cref="ThreadTimes"/>): what its threads added,
+    /// new threads counted whole. The share of a thread that ended in between is lost (thread-pool threads end after
+    /// seconds of idleness, so this undercounts by a little, never more).
+    /// </summary>
+    public TimeSpan CpuSince(Dictionary<int, long> before, out Dictionary<int, long> now)
+    {
+        now = ThreadTimes();
+        var nanoseconds = 0L;
+        foreach (var (thread, time) in now)
+        {
+            // A thread id the kernel gave again to a new thread is a new thread.
+            var earlier = before.GetValueOrDefault(thread);
+            nanoseconds += time >= earlier ? time - earlier : time;
+        }
+
+        return TimeSpan.FromTicks(nanoseconds / 100);
+    }
+
     public static async Task<ServerProcess> StartAsync(
         string file, IEnumerable<string> arguments, IReadOnlyDictionary<string, string> environment, int port, string readyPath)
     {

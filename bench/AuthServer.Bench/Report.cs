@@ -7,7 +7,7 @@ namespace AuthServer.Bench;
 /// <summary>The results as markdown: the table, the target ratios, the machine; written to <c>bench/results/</c>.</summary>
 internal static class Report
 {
-    public static string Write(BenchSettings settings, IReadOnlyList<Measurement> results)
+    public static string Write(BenchSettings settings, IReadOnlyList<Measurement> results, IReadOnlyList<StepCost> steps, double hashCpuMs)
     {
         var text = new StringBuilder();
         var now = DateTimeOffset.UtcNow;
@@ -47,11 +47,36 @@ internal static class Report
             text.AppendLine("Not within errors/p99: " + string.Join(", ", failing) + ".");
         }
 
+        if (steps.Count > 0)
+        {
+            Steps(text, steps, hashCpuMs);
+        }
+
         var markdown = text.ToString();
         Directory.CreateDirectory(settings.ResultsDirectory);
         File.WriteAllText(Path.Combine(settings.ResultsDirectory, $"{now:yyyy-MM-dd-HHmm}.md"), markdown);
         File.WriteAllText(Path.Combine(settings.ResultsDirectory, "latest.md"), markdown);
         return markdown;
+    }
+
+    /// <summary>Where a sign-in's server CPU goes, step by step (see <see cref="SignInLoad.StepsAsync"/>).</summary>
+    private static void Steps(StringBuilder text, IReadOnlyList<StepCost> steps, double hashCpuMs)
+    {
+        text.AppendLine();
+        text.AppendLine("## The sign-in flow, step by step");
+        text.AppendLine();
+        text.AppendLine(CultureInfo.InvariantCulture,
+            $"One person, one flow at a time ({steps[0].Flows} flows): the server's CPU time from one step's answer to the next, from its threads' own accounting (/proc/<pid>/task/*/schedstat), and the latency the harness saw. A server with one request at a time also pays for waking its threads and for their spinning once idle, so each step costs more here than under load (where the table above measures whole flows): the figures show where a flow's time goes, not what it costs at full speed. The sign-in step holds the password hash, whose cost varies with the speed of the VM from minute to minute; one hash on one thread of the harness, just after, is given for scale.");
+        text.AppendLine();
+        text.AppendLine("| step | server CPU | latency |");
+        text.AppendLine("|---|---:|---:|");
+        foreach (var step in steps)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"| {step.Step} | {Cpu(step.CpuMs)} | {step.LatencyMs:F1} ms |");
+        }
+
+        text.AppendLine(CultureInfo.InvariantCulture, $"| whole flow | {Cpu(steps.Sum(step => step.CpuMs))} | {steps.Sum(step => step.LatencyMs):F1} ms |");
+        text.AppendLine(CultureInfo.InvariantCulture, $"| for scale: one password hash, one thread of the harness | {Cpu(hashCpuMs)} | |");
     }
 
     /// <summary>CPU time per request as people read it: microseconds below a millisecond.</summary>

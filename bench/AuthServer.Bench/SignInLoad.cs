@@ -36,4 +36,36 @@ internal static class SignInLoad
         var all = latencies.SelectMany(list => list).Order().ToList();
         return new RunResult(all.Count, stopwatch.Elapsed.TotalSeconds, errors, Calibration.Percentile(all, 0.5), Calibration.Percentile(all, 0.99));
     }
+
+    /// <summary>
+    /// Where a flow's server CPU goes, step by step: one person signs in again and again for <paramref name="duration"/>,
+    /// one flow at a time, so that what the server's threads use between two steps is that step's (the server's
+    /// background work, little, falls in whichever step it happens). Returns each step's mean CPU and latency.
+    /// </summary>
+    public static async Task<IReadOnlyList<StepCost>> StepsAsync(
+        HttpClient http, Client app, (string Email, string Password) person, ServerProcess server, TimeSpan duration)
+    {
+        var steps = Flows.SignInSteps;
+        var cpu = new double[steps.Count];
+        var latency = new double[steps.Count];
+        var flows = 0;
+        var stopwatch = Stopwatch.StartNew();
+        while (stopwatch.Elapsed < duration)
+        {
+            var times = server.ThreadTimes();
+            var started = Stopwatch.GetTimestamp();
+            await Flows.FullSignInAsync(http, app, person.Email, person.Password, step =>
+            {
+                cpu[step] += server.CpuSince(times, out times).TotalMilliseconds;
+                latency[step] += Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                started = Stopwatch.GetTimestamp();
+            });
+            flows++;
+        }
+
+        return [.. steps.Select((step, i) => new StepCost(step, cpu[i] / Math.Max(1, flows), latency[i] / Math.Max(1, flows), flows))];
+    }
 }
+
+/// <summary>One step of the sign-in flow: the server's mean CPU time and the mean latency over <paramref name="Flows"/> flows.</summary>
+internal sealed record StepCost(string Step, double CpuMs, double LatencyMs, int Flows);
