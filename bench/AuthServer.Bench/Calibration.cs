@@ -64,8 +64,8 @@ internal static class Calibration
     }
 
     /// <summary>
-    /// The CPU time of one password check, checked <paramref name="count"/> times in a row on one thread: the share of
-    /// the sign-in step that is the hash itself.
+    /// The CPU time of one password check, checked <paramref name="count"/> times in a row on one thread: set beside
+    /// the sign-in step of the step-by-step table, for scale.
     /// </summary>
     public static double OneHashCpuMs(int count)
     {

@@ -40,20 +40,11 @@ internal sealed class ServerProcess : IAsyncDisposable
         get
         {
             var nanoseconds = 0L;
-            var tasks = $"/proc/{_process.Id}/task";
-            foreach (var task in Directory.Exists(tasks) ? Directory.EnumerateDirectories(tasks) : [])
+            foreach (var (_, task) in Threads())
             {
-                try
+                if (Read(task, "comm") is { } name && name.StartsWith(".NET Tiered Com", StringComparison.Ordinal))
                 {
-                    if (File.ReadAllText(Path.Combine(task, "comm")).StartsWith(".NET Tiered Com", StringComparison.Ordinal))
-                    {
-                        // schedstat: time on CPU (ns), time waiting to run (ns), time slices.
-                        nanoseconds += long.Parse(File.ReadAllText(Path.Combine(task, "schedstat")).Split(' ')[0], CultureInfo.InvariantCulture);
-                    }
-                }
-                catch (IOException)
-                {
-                    // The thread ended between the listing and the read.
+                    nanoseconds += RunNanoseconds(task) ?? 0;
                 }
             }
 
@@ -69,17 +60,11 @@ internal sealed class ServerProcess : IAsyncDisposable
     public Dictionary<int, long> ThreadTimes()
     {
         var times = new Dictionary<int, long>();
-        var tasks = $"/proc/{_process.Id}/task";
-        foreach (var task in Directory.Exists(tasks) ? Directory.EnumerateDirectories(tasks) : [])
+        foreach (var (thread, task) in Threads())
         {
-            try
+            if (RunNanoseconds(task) is { } nanoseconds)
             {
-                times[int.Parse(Path.GetFileName(task), CultureInfo.InvariantCulture)] =
-                    long.Parse(File.ReadAllText(Path.Combine(task, "schedstat")).Split(' ')[0], CultureInfo.InvariantCulture);
-            }
-            catch (IOException)
-            {
-                // The thread ended between the listing and the read.
+                times[thread] = nanoseconds;
             }
         }
 
@@ -103,6 +88,32 @@ internal sealed class ServerProcess : IAsyncDisposable
         }
 
         return TimeSpan.FromTicks(nanoseconds / 100);
+    }
+
+    /// <summary>The process's threads: id and <c>/proc</c> folder.</summary>
+    private IEnumerable<(int Id, string Folder)> Threads()
+    {
+        var tasks = $"/proc/{_process.Id}/task";
+        return Directory.Exists(tasks)
+            ? Directory.EnumerateDirectories(tasks).Select(task => (int.Parse(Path.GetFileName(task), CultureInfo.InvariantCulture), task))
+            : [];
+    }
+
+    /// <summary>A thread's time on a CPU so far (schedstat's first field, in ns); null once the thread has ended.</summary>
+    private static long? RunNanoseconds(string task) =>
+        Read(task, "schedstat") is { } schedstat ? long.Parse(schedstat.Split(' ')[0], CultureInfo.InvariantCulture) : null;
+
+    private static string? Read(string task, string file)
+    {
+        try
+        {
+            return File.ReadAllText(Path.Combine(task, file));
+        }
+        catch (IOException)
+        {
+            // The thread ended between the listing and the read.
+            return null;
+        }
     }
 
     public static async Task<ServerProcess> StartAsync(

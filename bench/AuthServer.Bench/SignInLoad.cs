@@ -56,8 +56,8 @@ internal static class SignInLoad
             var started = Stopwatch.GetTimestamp();
             await Flows.FullSignInAsync(http, app, person.Email, person.Password, step =>
             {
-                cpu[step] += server.CpuSince(times, out times).TotalMilliseconds;
                 latency[step] += Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                cpu[step] += server.CpuSince(times, out times).TotalMilliseconds;
                 started = Stopwatch.GetTimestamp();
             });
             flows++;
