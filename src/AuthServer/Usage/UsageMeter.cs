@@ -41,9 +41,9 @@ internal sealed class UsageMeter(
         }
     }
 
-    /// <summary>Writes what was counted so far; what cannot be written is kept for the next call.</summary>
     protected override TimeSpan Interval => options.Value.FlushInterval;
 
+    /// <summary>Writes what was counted so far; what cannot be written is kept for the next call.</summary>
     public override async Task FlushAsync(CancellationToken cancellationToken)
     {
         Dictionary<UsageKey, long> batch;
