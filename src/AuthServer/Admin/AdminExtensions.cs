@@ -12,8 +12,10 @@ using static OpenIddict.Abstractions.OpenIddictConstants;
 namespace AuthServer.Admin;
 
 /// <summary>
-/// The admin HTTP API. Callers are either a signed-in user in role <c>admin</c> (the session cookie) or a bearer
-/// credential carrying scope <c>admin</c>.
+/// The admin HTTP API. Callers are either a person signed in on the server's own pages in role <c>admin</c> (the
+/// session cookie), or an admin client with a <c>client_credentials</c> access token carrying scope <c>admin</c>.
+/// A person's role never counts through a bearer token: an app the person approved acts with the scopes it was
+/// granted, and <c>admin</c> is never granted through the authorization-code flow.
 /// </summary>
 internal static class AdminExtensions
 {
@@ -34,10 +36,19 @@ internal static class AdminExtensions
         services.AddAuthorizationBuilder().AddPolicy(Policy, policy => policy
             .AddAuthenticationSchemes(Scheme)
             .RequireAuthenticatedUser()
-            .RequireAssertion(context =>
-                context.User.IsInRole(AccountsExtensions.AdminRole) || context.User.HasScope(AdminScope)));
+            .RequireAssertion(context => IsAdmin(context.User)));
         return services;
     }
+
+    /// <summary>The role counts only for a session cookie; the scope only for an access token (never an API key).</summary>
+    internal static bool IsAdmin(System.Security.Claims.ClaimsPrincipal user) =>
+        user.Identities.Any(identity => identity.IsAuthenticated && identity.AuthenticationType switch
+        {
+            var type when type == IdentityConstants.ApplicationScheme => user.IsInRole(AccountsExtensions.AdminRole),
+            PlatformBearerHandler.SchemeName => identity.HasClaim(PlatformBearerHandler.CredentialTypeClaim, PlatformBearerHandler.AccessTokenCredential)
+                && identity.HasScope(AdminScope),
+            _ => false,
+        });
 
     public static IEndpointRouteBuilder MapAdmin(this IEndpointRouteBuilder endpoints)
     {

@@ -183,7 +183,7 @@ public sealed class AuthorizationController(
 
         // Refresh the profile claims so a renamed account is seen on the next refresh.
         var identity = (ClaimsIdentity)principal.Identity!;
-        await SetUserClaimsAsync(identity, user);
+        SetUserClaims(identity, user);
         identity.SetDestinations(GetDestinations);
 
         return SignIn(new ClaimsPrincipal(identity), OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
@@ -229,8 +229,8 @@ public sealed class AuthorizationController(
             nameType: Claims.Name,
             roleType: Claims.Role);
 
-        await SetUserClaimsAsync(identity, user);
         identity.SetScopes(scopes);
+        SetUserClaims(identity, user);
         identity.SetResources(await scopeManager.AudiencesAsync(oauth.Value.Audience, scopes));
 
         // A permanent authorization remembers the consent for this client and these scopes, and ties every token
@@ -247,12 +247,17 @@ public sealed class AuthorizationController(
         return SignIn(new ClaimsPrincipal(identity), OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
     }
 
-    private async Task SetUserClaimsAsync(ClaimsIdentity identity, ApplicationUser user)
+    /// <summary>
+    /// The claims the granted scopes call for (OpenID Connect Core §5.4): the subject always, the email only with
+    /// <c>email</c>, the name only with <c>profile</c>. Roles never leave the server: they authorize a person on the
+    /// server's own pages, never an app acting for that person.
+    /// </summary>
+    private static void SetUserClaims(ClaimsIdentity identity, ApplicationUser user)
     {
         identity.SetClaim(Claims.Subject, user.Id)
-            .SetClaim(Claims.Email, user.Email)
-            .SetClaim(Claims.Name, DisplayName(user))
-            .SetClaims(Claims.Role, [.. await users.GetRolesAsync(user)]);
+            .SetClaim(Claims.Email, identity.HasScope(Scopes.Email) ? user.Email : null)
+            .SetClaim(Claims.Name, identity.HasScope(Scopes.Profile) ? DisplayName(user) : null)
+            .SetClaims(Claims.Role, []);
     }
 
     private async Task<List<object>> FindPermanentAuthorizationsAsync(
@@ -304,33 +309,21 @@ public sealed class AuthorizationController(
     private static string DisplayName(ApplicationUser user) => user.DisplayName ?? user.UserName ?? user.Id;
 
     /// <summary>
-    /// Claims go into a token only with a destination. Profile and email claims reach the identity token only when
-    /// their scope was granted; the access token carries what the platform API needs.
+    /// Claims go into a token only with a destination. The name and email reach the tokens only when their scope was
+    /// granted (they are not even set otherwise); roles and Identity's security stamp never do, even if an older token
+    /// being refreshed still carries them.
     /// </summary>
     private static IEnumerable<string> GetDestinations(Claim claim)
     {
         switch (claim.Type)
         {
-            case Claims.Name or Claims.PreferredUsername:
+            case Claims.Name or Claims.PreferredUsername when claim.Subject?.HasScope(Scopes.Profile) == true:
+            case Claims.Email when claim.Subject?.HasScope(Scopes.Email) == true:
                 yield return Destinations.AccessToken;
-                if (claim.Subject?.HasScope(Scopes.Profile) == true)
-                {
-                    yield return Destinations.IdentityToken;
-                }
-
+                yield return Destinations.IdentityToken;
                 yield break;
 
-            case Claims.Email:
-                yield return Destinations.AccessToken;
-                if (claim.Subject?.HasScope(Scopes.Email) == true)
-                {
-                    yield return Destinations.IdentityToken;
-                }
-
-                yield break;
-
-            // The security stamp is a secret of Identity's and never leaves the server.
-            case "AspNet.Identity.SecurityStamp":
+            case Claims.Name or Claims.PreferredUsername or Claims.Email or Claims.Role or "AspNet.Identity.SecurityStamp":
                 yield break;
 
             default:

@@ -103,7 +103,9 @@ internal static class OAuthServerExtensions
 
                 // Validation errors of a request whose client and redirect URI check out go back to the client.
                 options.AddEventHandler(RedirectValidationErrors.Descriptor);
-                options.AddEventHandler(RefreshScopeErrorCode.Descriptor);
+                options.AddEventHandler(ScopeErrorCodes.TokenDescriptor);
+                options.AddEventHandler(ScopeErrorCodes.AuthorizationDescriptor);
+                options.AddEventHandler(ScopeErrorCodes.RejectAdminScope.Descriptor);
                 options.AddEventHandler(RevokeRefreshTokenFamily.Descriptor);
 
                 // The token rows of a sign-in are written together, once the last token is generated.

@@ -25,6 +25,12 @@ internal sealed class PlatformBearerHandler(
     /// <summary>The claim naming how the caller authenticated: <c>api_key</c> or <c>access_token</c>.</summary>
     public const string CredentialTypeClaim = "credential_type";
 
+    /// <summary>The <see cref="CredentialTypeClaim"/> of an access token.</summary>
+    public const string AccessTokenCredential = "access_token";
+
+    /// <summary>The <see cref="CredentialTypeClaim"/> of an API key.</summary>
+    public const string ApiKeyCredential = "api_key";
+
     private const string FailureItem = "platform.auth.failure";
     private const string UnavailableItem = "platform.auth.unavailable";
 

@@ -61,7 +61,7 @@ internal sealed class PlatformCaller
         var identity = new ClaimsIdentity(PlatformBearerHandler.SchemeName, Claims.Name, Claims.Role);
         identity.SetClaim(Claims.Subject, key.OwnerId)
             .SetClaim(PlatformBearerHandler.ApiKeyIdClaim, key.Id)
-            .SetClaim(PlatformBearerHandler.CredentialTypeClaim, "api_key")
+            .SetClaim(PlatformBearerHandler.CredentialTypeClaim, PlatformBearerHandler.ApiKeyCredential)
             .SetScopes(key.Scopes);
         return new PlatformCaller(new ClaimsPrincipal(identity), key.OwnerId, key.Id, clientId: null, key.Scopes);
     }
@@ -83,7 +83,7 @@ internal sealed class PlatformCaller
             }
         }
 
-        identity.SetScopes(scopes).SetClaim(PlatformBearerHandler.CredentialTypeClaim, "access_token");
+        identity.SetScopes(scopes).SetClaim(PlatformBearerHandler.CredentialTypeClaim, PlatformBearerHandler.AccessTokenCredential);
         var principal = new ClaimsPrincipal(identity);
         return new PlatformCaller(
             principal, principal.GetClaim(Claims.Subject), keyId: null,

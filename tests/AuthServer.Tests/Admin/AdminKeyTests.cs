@@ -2,7 +2,6 @@ using System.Net;
 using System.Text.Json;
 using AuthServer.Data;
 using AuthServer.Tests.Infrastructure;
-using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace AuthServer.Tests.Admin;
@@ -18,7 +17,7 @@ public sealed class AdminKeyTests(AuthServerFactory factory) : IClassFixture<Aut
         var (_, page) = await developer.GetPageAsync("/dashboard/keys");
         var keyId = page.QuerySelector("tr[data-key-id]")!.GetAttribute("data-key-id")!;
         var ownerId = await OwnerOfAsync(keyId);
-        using var admin = await SignedInAdminAsync();
+        using var admin = await OAuthFlow.SignedInAdminAsync(factory);
 
         using var list = await admin.Http.GetAsync($"/admin/accounts/{ownerId}/keys");
         Assert.Equal(HttpStatusCode.OK, list.StatusCode);
@@ -36,7 +35,7 @@ public sealed class AdminKeyTests(AuthServerFactory factory) : IClassFixture<Aut
     [Fact]
     public async Task Admin_RevokeUnknownKey_Is404()
     {
-        using var admin = await SignedInAdminAsync();
+        using var admin = await OAuthFlow.SignedInAdminAsync(factory);
 
         using var response = await admin.Http.DeleteAsync("/admin/keys/key_nope");
 
@@ -76,28 +75,6 @@ public sealed class AdminKeyTests(AuthServerFactory factory) : IClassFixture<Aut
         using var response = await Dashboard.CallAsync(api, "/admin/accounts/anyone/keys", key);
 
         Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
-    }
-
-    private async Task<TestBrowser> SignedInAdminAsync()
-    {
-        var email = OAuthFlow.NewEmail();
-        await using (var scope = factory.Services.CreateAsyncScope())
-        {
-            var users = scope.ServiceProvider.GetRequiredService<UserManager<ApplicationUser>>();
-            var roles = scope.ServiceProvider.GetRequiredService<RoleManager<IdentityRole>>();
-            if (!await roles.RoleExistsAsync("admin"))
-            {
-                await roles.CreateAsync(new IdentityRole("admin"));
-            }
-
-            var user = new ApplicationUser { UserName = email, Email = email };
-            Assert.True((await users.CreateAsync(user, OAuthFlow.Password)).Succeeded);
-            Assert.True((await users.AddToRoleAsync(user, "admin")).Succeeded);
-        }
-
-        var browser = factory.CreateBrowser();
-        Assert.Equal(HttpStatusCode.Redirect, (await browser.SignInAsync(email, OAuthFlow.Password)).StatusCode);
-        return browser;
     }
 
     private async Task<string> OwnerOfAsync(string keyId)

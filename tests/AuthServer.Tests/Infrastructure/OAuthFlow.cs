@@ -4,7 +4,10 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using AuthServer.Clients;
+using AuthServer.Data;
+using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.Tokens;
 
 namespace AuthServer.Tests.Infrastructure;
@@ -71,6 +74,29 @@ public static class OAuthFlow
         var browser = factory.CreateBrowser();
         var response = await browser.RegisterAsync(email ?? NewEmail(), Password, "Ada Lovelace");
         Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        return browser;
+    }
+
+    /// <summary>A person in role <c>admin</c>, signed in on the server's pages.</summary>
+    public static async Task<TestBrowser> SignedInAdminAsync(AuthServerFactory factory)
+    {
+        var email = NewEmail();
+        await using (var scope = factory.Services.CreateAsyncScope())
+        {
+            var users = scope.ServiceProvider.GetRequiredService<UserManager<ApplicationUser>>();
+            var roles = scope.ServiceProvider.GetRequiredService<RoleManager<IdentityRole>>();
+            if (!await roles.RoleExistsAsync("admin"))
+            {
+                await roles.CreateAsync(new IdentityRole("admin"));
+            }
+
+            var user = new ApplicationUser { UserName = email, Email = email };
+            Assert.True((await users.CreateAsync(user, Password)).Succeeded);
+            Assert.True((await users.AddToRoleAsync(user, "admin")).Succeeded);
+        }
+
+        var browser = factory.CreateBrowser();
+        Assert.Equal(HttpStatusCode.Redirect, (await browser.SignInAsync(email, Password)).StatusCode);
         return browser;
     }
 

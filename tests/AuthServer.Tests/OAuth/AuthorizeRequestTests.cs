@@ -71,10 +71,18 @@ public sealed class AuthorizeRequestTests(AuthServerFactory factory) : IClassFix
             client => OAuthFlow.AuthorizeUrl(client, RedirectUri, "openid read write", Pkce.Create()),
             scopes: ["openid", "read"]);
 
-        // Note: OpenIddict answers a registered-but-not-permitted scope with invalid_request (its choice); the
-        // point is that the client learns of it and gets no code.
-        Assert.Equal("invalid_request", query["error"]);
+        // RFC 6749 §4.1.2.1: OpenIddict's own answer is invalid_request, rewritten to invalid_scope.
+        Assert.Equal("invalid_scope", query["error"]);
         Assert.Contains("scope", query["error_description"].ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Authorize_AdminScope_RedirectsInvalidScopeWithStateAndIss()
+    {
+        var query = await AuthorizeExpectingRedirectedErrorAsync(
+            client => OAuthFlow.AuthorizeUrl(client, RedirectUri, "openid read admin", Pkce.Create()));
+
+        Assert.Equal("invalid_scope", query["error"]);
     }
 
     [Fact]
