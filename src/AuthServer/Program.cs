@@ -58,6 +58,7 @@ try
     // request limits, the session cookie, OpenIddict's per-request endpoint dispatch, the authorization middleware).
     app.MapWhen(context => PlatformApiExtensions.IsPlatformApi(context.Request.Path), api => api.UsePlatformApi());
 
+    app.UseSecurityHeaders();
     app.UseOAuthErrorPages();
     app.UseOAuthFaults();
     app.UseStaticFiles();

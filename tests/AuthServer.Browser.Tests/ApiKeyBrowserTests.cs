@@ -16,7 +16,7 @@ public sealed class ApiKeyBrowserTests(BrowserFixture fixture) : IClassFixture<B
         var page = await context.NewPageAsync();
         var email = $"dev-{Guid.NewGuid():N}@example.com";
 
-        await SignUpAsync(page, email, "Grace Hopper");
+        await Pages.SignUpAsync(page, email, "Grace Hopper");
 
         // Open the API keys page from the navigation and create a key.
         await page.ClickAsync("text=API keys");
@@ -52,7 +52,7 @@ public sealed class ApiKeyBrowserTests(BrowserFixture fixture) : IClassFixture<B
         Assert.SkipWhen(fixture.SkipReason is not null, fixture.SkipReason ?? "");
         await using var context = await fixture.Browser!.NewContextAsync(new BrowserNewContextOptions { BaseURL = fixture.BaseAddress.ToString() });
         var page = await context.NewPageAsync();
-        await SignUpAsync(page, $"dev-{Guid.NewGuid():N}@example.com", name: null);
+        await Pages.SignUpAsync(page, $"dev-{Guid.NewGuid():N}@example.com", name: null);
         await page.ClickAsync("text=API keys");
         await page.FillAsync("#Name", "chart key");
         await page.ClickAsync("text=Create new API key");
@@ -74,27 +74,6 @@ public sealed class ApiKeyBrowserTests(BrowserFixture fixture) : IClassFixture<B
         Assert.Contains(titles, title => title.Contains("3 requests (3 ok", StringComparison.Ordinal));
         Assert.Contains("chart key", await page.TextContentAsync("#by-credential") ?? "", StringComparison.Ordinal);
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Path.GetTempPath(), "authserver-usage.png"), FullPage = true });
-    }
-
-    /// <summary>
-    /// Signs up on the register page and waits for the home page to greet the new account. It waits for that text, not
-    /// for the page's load event: Playwright's wait for a URL that is already current then waits for the load state,
-    /// which timed out once in CI (30 s, "NetworkIdle event fired") although the page had arrived.
-    /// </summary>
-    private static async Task SignUpAsync(IPage page, string email, string? name)
-    {
-        await page.GotoAsync("/account/register");
-        await page.FillAsync("#Input_Email", email);
-        if (name is not null)
-        {
-            await page.FillAsync("#Input_Name", name);
-        }
-
-        await page.FillAsync("#Input_Password", "a long enough password");
-        await page.FillAsync("#Input_ConfirmPassword", "a long enough password");
-        await page.ClickAsync("button[type=submit]");
-        await page.WaitForSelectorAsync($"text=You are signed in as {email}");
-        Assert.Equal("/", new Uri(page.Url).AbsolutePath);
     }
 
     private static async Task<HttpResponseMessage> GetModelsAsync(HttpClient http, string key)

@@ -1,4 +1,5 @@
 using AuthServer.Audit;
+using AuthServer.Core;
 using AuthServer.Data;
 using AuthServer.OAuth;
 using Microsoft.EntityFrameworkCore;
@@ -40,9 +41,9 @@ internal sealed class ApiKeyService(
         string ownerId, string name, IReadOnlyCollection<string> scopes, int? lifetimeDays, string actor, CancellationToken cancellationToken)
     {
         name = name.Trim();
-        if (name.Length is 0 or > 100)
+        if (name.Length is 0 or > 100 || !DisplayText.IsPlain(name))
         {
-            throw new ApiKeyException("A key needs a name of at most 100 characters.");
+            throw new ApiKeyException("A key needs a name of at most 100 characters, without control characters.");
         }
 
         // Least privilege: a key gets read unless more is asked for.

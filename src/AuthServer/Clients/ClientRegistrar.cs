@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using AuthServer.Core;
 using AuthServer.OAuth;
 using Microsoft.IdentityModel.Tokens;
 using OpenIddict.Abstractions;
@@ -29,6 +30,9 @@ public sealed class ClientRegistrar(IOpenIddictApplicationManager applications, 
     /// <summary>The scopes a client gets when none are named: sign-in, profile and read access.</summary>
     public static readonly IReadOnlyList<string> DefaultScopes =
         [Scopes.OpenId, Scopes.Profile, Scopes.Email, Scopes.OfflineAccess, PlatformScopes.Read];
+
+    /// <summary>The longest client name: it is shown on consent pages and lists.</summary>
+    public const int MaxNameLength = 200;
 
     public static readonly IReadOnlyList<string> DefaultGrantTypes = [GrantTypes.AuthorizationCode, GrantTypes.RefreshToken];
 
@@ -128,9 +132,13 @@ public sealed class ClientRegistrar(IOpenIddictApplicationManager applications, 
     {
         var errors = new List<string>();
         var redirectErrors = new List<string>();
-        if (string.IsNullOrWhiteSpace(registration.Name) || registration.Name.Length > 200)
+        if (string.IsNullOrWhiteSpace(registration.Name) || registration.Name.Length > MaxNameLength)
         {
-            errors.Add("The client name is required (at most 200 characters).");
+            errors.Add($"The client name is required (at most {MaxNameLength} characters).");
+        }
+        else if (!DisplayText.IsPlain(registration.Name))
+        {
+            errors.Add("The client name must not contain control or invisible formatting characters.");
         }
 
         if (registration.ClientId is { } requestedId
@@ -201,8 +209,21 @@ public sealed class ClientRegistrationException(string error, string message) : 
 /// <summary>RFC 9700 §2.1 and RFC 8252: redirect URIs are compared exactly, so they must be exact.</summary>
 internal static class RedirectUriRules
 {
+    /// <summary>The longest redirect URI accepted; browsers and proxies cut longer ones.</summary>
+    public const int MaxLength = 2000;
+
     public static string? Check(Uri uri)
     {
+        if (uri.OriginalString.Length > MaxLength)
+        {
+            return $"must be at most {MaxLength} characters.";
+        }
+
+        if (uri.OriginalString.Any(character => char.IsControl(character) || char.IsWhiteSpace(character)))
+        {
+            return "must not contain spaces or control characters.";
+        }
+
         if (!uri.IsAbsoluteUri)
         {
             return "must be absolute.";

@@ -70,6 +70,11 @@ public sealed class ClientsAdminTests(AuthServerFactory factory) : IClassFixture
     [InlineData("""{"client_name":"x","redirect_uris":["https://a.example/cb"],"response_types":["token"]}""", "invalid_client_metadata")]
     [InlineData("""{"client_name":"","redirect_uris":["https://a.example/cb"]}""", "invalid_client_metadata")]
     [InlineData("""{"client_name":"x"}""", "invalid_client_metadata")]
+    [InlineData("""{"client_name":"line\nbreak","redirect_uris":["https://a.example/cb"]}""", "invalid_client_metadata")]
+    [InlineData("""{"client_name":"evil\u202Egnp.exe","redirect_uris":["https://a.example/cb"]}""", "invalid_client_metadata")]
+    [InlineData("""{"client_name":"bell\u0007","redirect_uris":["https://a.example/cb"]}""", "invalid_client_metadata")]
+    [InlineData("""{"client_name":"x","redirect_uris":["https://a.example/c b"]}""", "invalid_redirect_uri")]
+    [InlineData("""{"client_name":"x","redirect_uris":["https://a.example/cb\t"]}""", "invalid_redirect_uri")]
     public async Task Create_InvalidMetadata_IsRefusedAndNothingIsSaved(string json, string error)
     {
         using var admin = await factory.CreateAdminClientAsync();
