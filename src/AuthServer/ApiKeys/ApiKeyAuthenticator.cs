@@ -1,9 +1,8 @@
 using System.Collections.Concurrent;
-using System.Data.Common;
 using AuthServer.Audit;
+using AuthServer.Core;
 using AuthServer.Data;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
 
@@ -59,7 +58,7 @@ internal sealed class ApiKeyAuthenticator(
             {
                 record = await LoadAsync(hash, cancellationToken) ?? Unknown;
             }
-            catch (Exception exception) when (IsDatabaseFailure(exception))
+            catch (Exception exception) when (DatabaseFailures.IsDatabaseFailure(exception))
             {
                 logger.LogError(exception, "The database could not be reached to check an API key.");
                 return (ApiKeyCheck.Unavailable, null);
@@ -127,19 +126,11 @@ internal sealed class ApiKeyAuthenticator(
             await scope.ServiceProvider.GetRequiredService<AuditLog>().WriteAsync(
                 "system", AuditActions.ApiKeyExpiredUse, record.Id, record.OwnerId, null, cancellationToken);
         }
-        catch (Exception exception) when (IsDatabaseFailure(exception))
+        catch (Exception exception) when (DatabaseFailures.IsDatabaseFailure(exception))
         {
             logger.LogWarning(exception, "Could not record the use of expired key {KeyId}.", record.Id);
         }
     }
 
     public void Dispose() => _cache.Dispose();
-
-    /// <summary>
-    /// The database could not be reached or refused a statement: a read's own exception, or EF Core's wrapping of it
-    /// (a failed connection, a failed write). A lost optimistic-concurrency race (no database error inside) is not one.
-    /// </summary>
-    internal static bool IsDatabaseFailure(Exception exception) =>
-        exception is DbException or RetryLimitExceededException or TimeoutException
-        || (exception is InvalidOperationException or DbUpdateException && exception.InnerException is DbException);
 }

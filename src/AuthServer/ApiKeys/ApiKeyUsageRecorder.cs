@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using AuthServer.Core;
 using AuthServer.Data;
 using AuthServer.Hosting;
 using Microsoft.EntityFrameworkCore;
@@ -50,7 +51,7 @@ internal sealed class ApiKeyUsageRecorder(IServiceScopeFactory scopes, ILogger<A
                 await context.ApiKeys.Where(key => key.Id == keyId)
                     .ExecuteUpdateAsync(update => update.SetProperty(key => key.LastUsedAt, usedAt), cancellationToken);
             }
-            catch (Exception exception) when (ApiKeyAuthenticator.IsDatabaseFailure(exception))
+            catch (Exception exception) when (DatabaseFailures.IsDatabaseFailure(exception))
             {
                 // Keep what is left for the next round rather than lose it.
                 foreach (var (id, at) in items.Skip(i))

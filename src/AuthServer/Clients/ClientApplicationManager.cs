@@ -28,6 +28,7 @@ internal sealed class ClientApplicationManager(
     IOpenIddictApplicationStore<OpenIddictEntityFrameworkCoreApplication> store,
     TimeProvider clock,
     EntityCache entities,
+    AccessTokenStatus tokenStatus,
     AuthServer.Data.AuthDbContext context)
     : OpenIddictApplicationManager<OpenIddictEntityFrameworkCoreApplication>(cache, logger, options, store)
 {
@@ -56,6 +57,9 @@ internal sealed class ClientApplicationManager(
         await EntityCache.ChangeAsync(
             context, application, () => Store.FindByIdAsync(application.Id!, cancellationToken), tracked => base.DeleteAsync(tracked, cancellationToken));
         Forget(application);
+
+        // The store deleted the client's tokens and authorizations with it.
+        tokenStatus.Changed();
     }
 
     private void Forget(OpenIddictEntityFrameworkCoreApplication application)

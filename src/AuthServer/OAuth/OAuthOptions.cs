@@ -28,10 +28,17 @@ public sealed class OAuthOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:01", "365.00:00:00")]
     public TimeSpan RefreshTokenLifetime { get; set; } = TimeSpan.FromDays(14);
 
-    /// <summary>How long a rotated refresh token may still be presented (for clients racing on flaky networks)
-    /// before a replay is treated as theft and the whole token family is revoked.</summary>
-    [Range(typeof(TimeSpan), "00:00:00", "00:05:00")]
-    public TimeSpan RefreshTokenReuseLeeway { get; set; } = TimeSpan.FromSeconds(30);
+    /// <summary>How long a confidential client may present a rotated refresh token again (a retry after a lost
+    /// response) before the use counts as a replay and the whole grant is revoked. A public client gets no leeway:
+    /// its second use of a refresh token is always a replay (RFC 9700 §4.14.2).</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:10")]
+    public TimeSpan RefreshTokenReuseLeeway { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long a node trusts its last look at whether an access token was revoked, on its own APIs
+    /// (<c>/v1</c>, <c>/admin</c>). A revocation made on the node itself applies at once; one made on another node
+    /// within this time. Zero asks the database on every call.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    public TimeSpan TokenStatusCacheDuration { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>How long a node trusts a client or scope it read from the database. A change made on the node itself
     /// applies at once; one made on another node (a deleted client, a rotated secret, an edited scope) within this

@@ -1,3 +1,4 @@
+using AuthServer.Core;
 using AuthServer.Data;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore.Diagnostics;
@@ -54,6 +55,9 @@ internal static class OAuthServerExtensions
             dataProtection.ProtectKeysWithCertificate(certificate).UnprotectKeysWithAnyCertificate(certificate);
         }
 
+        services.AddSingleton<AccessTokenStatus>();
+        services.AddScoped<TokenFamilies>();
+        services.AddScoped<RefreshTokenReuse>();
         services.AddSingleton<EntityCache>();
         services.AddScoped<TokenWriteBatch>();
         services.AddSingleton<TokenGroupCommit>();
@@ -71,6 +75,10 @@ internal static class OAuthServerExtensions
 
                 // Clients and scopes are read on every token request and change rarely: they are cached node-wide.
                 options.ReplaceScopeManager<OpenIddict.EntityFrameworkCore.Models.OpenIddictEntityFrameworkCoreScope, CachedScopeManager>();
+
+                // Redemptions are one conditional write, and revocations reach the server's own token checks.
+                options.ReplaceTokenManager<OpenIddict.EntityFrameworkCore.Models.OpenIddictEntityFrameworkCoreToken, TokenManager>();
+                options.ReplaceAuthorizationManager<OpenIddict.EntityFrameworkCore.Models.OpenIddictEntityFrameworkCoreAuthorization, AuthorizationManager>();
 
                 // New tokens are linked to their client and authorization by key, without loading either.
                 options.ReplaceTokenStore<OpenIddict.EntityFrameworkCore.Models.OpenIddictEntityFrameworkCoreToken, TokenStore>(ServiceLifetime.Scoped);
@@ -107,6 +115,11 @@ internal static class OAuthServerExtensions
                 options.AddEventHandler(ScopeErrorCodes.AuthorizationDescriptor);
                 options.AddEventHandler(ScopeErrorCodes.RejectAdminScope.Descriptor);
                 options.AddEventHandler(RevokeRefreshTokenFamily.Descriptor);
+
+                // A replayed code or refresh token, or a redemption that loses a race, ends its whole grant.
+                options.AddEventHandler(RejectReplayedTokens.Descriptor);
+                options.RemoveEventHandler(RedeemTokenEntryOnce.Replaced);
+                options.AddEventHandler(RedeemTokenEntryOnce.Descriptor);
 
                 // The token rows of a sign-in are written together, once the last token is generated.
                 options.AddEventHandler(TokenWriteBatch.Begin.Descriptor);
@@ -209,7 +222,7 @@ internal static class OAuthServerExtensions
                 {
                     await next(context);
                 }
-                catch (Exception exception) when (ApiKeys.ApiKeyAuthenticator.IsDatabaseFailure(exception) && !context.Response.HasStarted)
+                catch (Exception exception) when (DatabaseFailures.IsDatabaseFailure(exception) && !context.Response.HasStarted)
                 {
                     logger.LogError(exception, "The database failed while serving {Path}; answered 503.", context.Request.Path.Value);
                     context.Response.Clear();

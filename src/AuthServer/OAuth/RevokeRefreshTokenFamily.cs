@@ -10,7 +10,7 @@ namespace AuthServer.OAuth;
 /// later refresh tokens, the access tokens), and the authorization itself. OpenIddict revokes only the token
 /// presented; RFC 7009 §2.1 allows, and RFC 9700 §4.14 recommends, ending the grant.
 /// </summary>
-internal sealed class RevokeRefreshTokenFamily(IOpenIddictTokenManager tokens, IOpenIddictAuthorizationManager authorizations)
+internal sealed class RevokeRefreshTokenFamily(TokenFamilies families)
     : IOpenIddictServerHandler<HandleRevocationRequestContext>
 {
     public static OpenIddictServerHandlerDescriptor Descriptor { get; } =
@@ -31,10 +31,6 @@ internal sealed class RevokeRefreshTokenFamily(IOpenIddictTokenManager tokens, I
             return;
         }
 
-        await tokens.RevokeByAuthorizationIdAsync(authorizationId);
-        if (await authorizations.FindByIdAsync(authorizationId) is { } authorization)
-        {
-            await authorizations.TryRevokeAsync(authorization);
-        }
+        await families.RevokeAsync(authorizationId, context.CancellationToken);
     }
 }

@@ -13,8 +13,7 @@ namespace AuthServer.OAuth;
 /// OpenIddict's EF Core token store, with one change on the path of every issued token: linking a new token to its
 /// client and authorization sets the foreign keys, where the stock store first loads both entities (two queries,
 /// each with an expression compiled for it) only to take their ids. The rows written are the same.
-/// During a sign-in, new rows (and the redemption of a presented code) wait in the context for the
-/// <see cref="TokenWriteBatch"/> to write them together.
+/// During a sign-in, new rows wait in the context for the <see cref="TokenWriteBatch"/> to write them together.
 /// The lookups of a presented code or refresh token (by reference id) and of a token by id are compiled queries.
 /// Reading the links back and finding a token the context tracks skip EF Core's detect-changes pass (in a profile of
 /// sign-in flows, that pass under these calls was 3.6% of the server's CPU besides the password hash).
@@ -119,11 +118,11 @@ internal sealed class TokenStore(
 
     /// <summary>
     /// A row still waiting for the batch is complete as it is: its changes go out with the insert. A row this context
-    /// read is written as EF Core sees it changed: a redemption sets the status, the redemption date and the
-    /// concurrency token, where the stock store marks every column modified and so rewrites the whole row, encrypted
-    /// payload and indexed columns included. The concurrency check is the same (the old concurrency token in the
-    /// WHERE clause), and so is its failure: OpenIddict's <see cref="OpenIddictExceptions.ConcurrencyException"/>,
-    /// which is how a second, racing redemption of one code or refresh token is told it lost.
+    /// read is written as EF Core sees it changed, where the stock store marks every column modified and so rewrites
+    /// the whole row, encrypted payload and indexed columns included. The concurrency check is the same (the old
+    /// concurrency token in the WHERE clause), and so is its failure: OpenIddict's
+    /// <see cref="OpenIddictExceptions.ConcurrencyException"/>. Redemptions do not come here
+    /// (<see cref="TokenManager.TryRedeemAsync"/>).
     /// </summary>
     public override async ValueTask UpdateAsync(OpenIddictEntityFrameworkCoreToken token, CancellationToken cancellationToken)
     {
@@ -142,26 +141,10 @@ internal sealed class TokenStore(
             return;
         }
 
-        // A redemption alone (valid to redeemed, nothing else changed in the context) can only change what
-        // introspection says of the redeemed code or refresh token, and those answers are never remembered: it does not
-        // need to drop the node's remembered introspection answers, the way a revocation does.
-        var redemptionOnly = IsRedemptionOnly(context, entry);
         token.ConcurrencyToken = Guid.NewGuid().ToString();
-        if (redemptionOnly && batch.IsOpen && token.Type == OpenIddictConstants.TokenTypeIdentifiers.Private.AuthorizationCode)
-        {
-            // During a sign-in a code's redemption is written with the tokens issued for it, in one transaction, under
-            // the same concurrency check (TokenWriteBatch): the token now carries the new concurrency token, and EF Core
-            // compares the row with the one it read.
-            batch.Redeemed(token);
-            return;
-        }
-
         try
         {
-            using (redemptionOnly ? OAuthChangeSignal.Redemption() : null)
-            {
-                await context.SaveChangesAsync(cancellationToken);
-            }
+            await context.SaveChangesAsync(cancellationToken);
         }
         catch (DbUpdateException exception)
         {
@@ -175,29 +158,6 @@ internal sealed class TokenStore(
 
             throw;
         }
-    }
-
-    private static bool IsRedemptionOnly(DbContext context, EntityEntry<OpenIddictEntityFrameworkCoreToken> entry)
-    {
-        if (entry.Property(token => token.Status).OriginalValue != OpenIddictConstants.Statuses.Valid
-            || entry.Entity.Status != OpenIddictConstants.Statuses.Redeemed
-            || entry.Properties.Any(property => property.IsModified && property.Metadata.Name is not (
-                nameof(OpenIddictEntityFrameworkCoreToken.Status)
-                or nameof(OpenIddictEntityFrameworkCoreToken.RedemptionDate)
-                or nameof(OpenIddictEntityFrameworkCoreToken.ConcurrencyToken))))
-        {
-            return false;
-        }
-
-        foreach (var other in context.ChangeTracker.Entries())
-        {
-            if (other.State != EntityState.Unchanged && !ReferenceEquals(other.Entity, entry.Entity))
-            {
-                return false;
-            }
-        }
-
-        return true;
     }
 
     /// <summary>A row waiting for the batch is found too (OpenIddict reads a code back to attach its payload).</summary>

@@ -3,31 +3,25 @@ using Microsoft.EntityFrameworkCore;
 using OpenIddict.Abstractions;
 using OpenIddict.EntityFrameworkCore.Models;
 using OpenIddict.Server;
-using static OpenIddict.Abstractions.OpenIddictConstants;
 using static OpenIddict.Server.OpenIddictServerEvents;
 
 namespace AuthServer.OAuth;
 
 /// <summary>
 /// The token rows of one sign-in (one token response, one authorization response) written together: OpenIddict
-/// stores each token as it generates it, one write each, marks a presented code or refresh token redeemed in a write
-/// of its own, and writes an authorization code twice (the row, then its payload).
-/// While a sign-in is being processed <see cref="TokenStore"/> only changes the context, and <see cref="Flush"/>, the
-/// last step before the response is built, writes it all in one <c>SaveChanges</c>: one transaction, one trip through
-/// the SQLite write gate. A code redemption goes from three writes to one, a code from two to one.
-/// The redemption of a code keeps its guard: the row is updated only if its concurrency token is still the one read,
-/// so of two requests redeeming the same code at once, one commits and the other's transaction (its redemption and its
-/// new tokens) fails as a whole, and it answers what OpenIddict answers a redemption that lost the race
-/// (<c>invalid_grant</c>). A code is spent in the same commit that stores what was issued for it: a replay seen after
-/// that commit revokes those tokens too, and a write that fails spends nothing (the client may retry; no token of the
-/// failed attempt exists).
-/// A refresh token is still marked redeemed on its own, first: OpenIddict lets a refresh go on when that write loses a
-/// race (rotated refresh tokens have a reuse leeway), so a lost race must not undo the new tokens.
+/// stores each token as it generates it, one write each, and writes an authorization code twice (the row, then its
+/// payload). While a sign-in is being processed <see cref="TokenStore"/> only changes the context, and
+/// <see cref="Flush"/>, the last step before the response is built, writes it all in one transaction.
+/// A presented code is redeemed in that same transaction, by the conditional write of <see cref="TokenRedemption"/>:
+/// of two requests redeeming one code at once, one commits its redemption with its tokens and the other writes
+/// nothing and is refused as a replay. A code is spent in the commit that stores what was issued for it, so a replay
+/// seen after that commit revokes those tokens too, and a write that fails spends nothing (the client may retry).
+/// A refresh token is redeemed on its own, first (<see cref="TokenManager"/>): a confidential client's reuse within
+/// the leeway goes on even when its redemption loses.
 /// Nothing is returned to a client before its rows are written: a sign-in rejected or failing before the flush returns
-/// no token, and its rows are dropped with the request's context (one request, one sign-in: nothing else in that
-/// request saves the context afterwards).
+/// no token, and its rows are dropped with the request's context.
 /// </summary>
-internal sealed class TokenWriteBatch(AuthDbContext context)
+internal sealed class TokenWriteBatch(AuthDbContext context, TimeProvider clock)
 {
     private int _pending;
     private OpenIddictEntityFrameworkCoreToken? _redeemed;
@@ -40,46 +34,58 @@ internal sealed class TokenWriteBatch(AuthDbContext context)
     /// <summary>A token row was added to the context and waits for the flush.</summary>
     public void Added() => _pending++;
 
-    /// <summary>The presented code was marked redeemed in the context; the flush writes it.</summary>
-    public void Redeemed(OpenIddictEntityFrameworkCoreToken token)
-    {
-        _redeemed = token;
-        _pending++;
-    }
+    /// <summary>The presented code is to be redeemed by the flush, with the tokens issued for it.</summary>
+    public void Redeem(OpenIddictEntityFrameworkCoreToken token) => _redeemed = token;
 
-    /// <summary>Writes what waits; false when the redemption lost to another request's (nothing was written).</summary>
-    public async ValueTask<bool> FlushAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes what waits. Returns the presented code when its redemption lost (to another request, or to a revocation
+    /// of its grant): then nothing was written.
+    /// </summary>
+    public async ValueTask<OpenIddictEntityFrameworkCoreToken?> FlushAsync(CancellationToken cancellationToken)
     {
         IsOpen = false;
-        if (_pending == 0)
+        var redeemed = _redeemed;
+        if (_pending == 0 && redeemed is null)
         {
-            return true;
+            return null;
         }
 
         _pending = 0;
-        var redeemed = _redeemed;
         _redeemed = null;
-        try
+        var lost = false;
+
+        // Note: SQL Server's retrying execution strategy runs a user transaction only as one retriable unit.
+        await context.Database.CreateExecutionStrategy().ExecuteAsync(async () =>
         {
+            await using var transaction = await context.Database.BeginTransactionAsync(cancellationToken);
+
             // A redemption and new rows change no answer the introspection cache remembers (see OAuthChangeSignal).
             using (redeemed is not null && OnlyNewTokensBeside(redeemed) ? OAuthChangeSignal.Redemption() : null)
             {
+                if (redeemed is not null && !await TokenRedemption.TryAsync(context, redeemed, clock.GetUtcNow(), cancellationToken))
+                {
+                    await transaction.RollbackAsync(cancellationToken);
+                    lost = true;
+                    return;
+                }
+
                 await context.SaveChangesAsync(cancellationToken);
+                await transaction.CommitAsync(cancellationToken);
             }
+        });
 
-            return true;
-        }
-        catch (DbUpdateConcurrencyException exception)
-            when (redeemed is not null && exception.Entries.Any(entry => ReferenceEquals(entry.Entity, redeemed)))
+        if (!lost)
         {
-            // The transaction rolled back: none of it stays tracked, so that nothing later writes it.
-            foreach (var entry in context.ChangeTracker.Entries().ToList())
-            {
-                entry.State = entry.State == EntityState.Added ? EntityState.Detached : EntityState.Unchanged;
-            }
-
-            return false;
+            return null;
         }
+
+        // None of it stays tracked, so that nothing later writes it.
+        foreach (var entry in context.ChangeTracker.Entries().ToList())
+        {
+            entry.State = entry.State == EntityState.Added ? EntityState.Detached : EntityState.Unchanged;
+        }
+
+        return redeemed;
     }
 
     private bool OnlyNewTokensBeside(OpenIddictEntityFrameworkCoreToken redeemed) =>
@@ -106,7 +112,7 @@ internal sealed class TokenWriteBatch(AuthDbContext context)
     }
 
     /// <summary>Writes the batch after the last token is generated, before the response carrying them is built.</summary>
-    internal sealed class Flush(TokenWriteBatch batch) : IOpenIddictServerHandler<ProcessSignInContext>
+    internal sealed class Flush(TokenWriteBatch batch, IOpenIddictTokenManager tokens, TokenFamilies families) : IOpenIddictServerHandler<ProcessSignInContext>
     {
         public static OpenIddictServerHandlerDescriptor Descriptor { get; } =
             OpenIddictServerHandlerDescriptor.CreateBuilder<ProcessSignInContext>()
@@ -117,14 +123,11 @@ internal sealed class TokenWriteBatch(AuthDbContext context)
 
         public async ValueTask HandleAsync(ProcessSignInContext context)
         {
-            if (!await batch.FlushAsync(context.CancellationToken))
+            if (await batch.FlushAsync(context.CancellationToken) is { } lost)
             {
-                // What OpenIddict's RedeemTokenEntry answers when its redemption of a code loses the race (the token
-                // endpoint sends it as invalid_grant).
-                context.Reject(
-                    error: Errors.InvalidToken,
-                    description: OpenIddictResources.GetResourceString(OpenIddictResources.ID2010),
-                    uri: OpenIddictResources.FormatID8000(OpenIddictResources.ID2010));
+                // A code whose redemption lost counts as a replay: its grant ends.
+                await families.RevokeAsync(await tokens.GetAuthorizationIdAsync(lost, context.CancellationToken), context.CancellationToken);
+                Replay.Reject(context, null);
             }
         }
     }

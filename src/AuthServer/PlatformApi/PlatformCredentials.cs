@@ -2,6 +2,7 @@ using System.Collections.Frozen;
 using System.Runtime.CompilerServices;
 using System.Security.Claims;
 using AuthServer.ApiKeys;
+using AuthServer.Core;
 using OpenIddict.Abstractions;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 
@@ -116,7 +117,7 @@ internal readonly record struct PlatformAuthResult(
 /// token issued by this server (validated in-process against the signing keys, without a database round trip).
 /// The one place both the <c>/v1</c> gate and the admin API's bearer scheme authenticate a platform credential.
 /// </summary>
-internal sealed class PlatformCredentials(ApiKeyAuthenticator apiKeys, AccessTokenValidator accessTokens)
+internal sealed class PlatformCredentials(ApiKeyAuthenticator apiKeys, AccessTokenValidator accessTokens, ILogger<PlatformCredentials> logger)
 {
     private const string BearerPrefix = "Bearer ";
 
@@ -140,9 +141,17 @@ internal sealed class PlatformCredentials(ApiKeyAuthenticator apiKeys, AccessTok
         var credential = header.AsSpan(BearerPrefix.Length).Trim().ToString();
         if (!ApiKeyFormat.LooksLikeKey(credential))
         {
-            return await accessTokens.ValidateAsync(credential, request) is { } caller
-                ? new PlatformAuthResult(caller, PlatformAuthFailure.None, null, null)
-                : PlatformAuthResult.Fail(PlatformAuthFailure.Invalid, "The access token is invalid or expired.");
+            try
+            {
+                return await accessTokens.ValidateAsync(credential, request) is { } caller
+                    ? new PlatformAuthResult(caller, PlatformAuthFailure.None, null, null)
+                    : PlatformAuthResult.Fail(PlatformAuthFailure.Invalid, "The access token is invalid, expired or revoked.");
+            }
+            catch (Exception exception) when (DatabaseFailures.IsDatabaseFailure(exception))
+            {
+                logger.LogError(exception, "The database could not be reached to check an access token.");
+                return PlatformAuthResult.Fail(PlatformAuthFailure.Unavailable, "The credential store is unavailable.");
+            }
         }
 
         var (result, key) = await apiKeys.CheckAsync(credential, cancellationToken);

@@ -1,5 +1,5 @@
 using System.Globalization;
-using AuthServer.ApiKeys;
+using AuthServer.Core;
 using AuthServer.RateLimiting;
 using AuthServer.Usage;
 
@@ -53,7 +53,7 @@ internal sealed class PlatformGate(
         {
             payer = await payers.ResolveAsync(caller, context.RequestAborted);
         }
-        catch (Exception exception) when (ApiKeyAuthenticator.IsDatabaseFailure(exception))
+        catch (Exception exception) when (DatabaseFailures.IsDatabaseFailure(exception))
         {
             logger.LogError(exception, "The database could not be reached to find who pays for a call.");
             await PlatformErrors.WriteUnavailableAsync(context);

@@ -1,4 +1,4 @@
-using AuthServer.ApiKeys;
+using AuthServer.Core;
 using AuthServer.Data;
 using AuthServer.Hosting;
 using Microsoft.EntityFrameworkCore;
@@ -63,7 +63,7 @@ internal sealed class UsageMeter(
         {
             await WriteAsync(batch, alerts, cancellationToken);
         }
-        catch (Exception exception) when (ApiKeyAuthenticator.IsDatabaseFailure(exception) || exception is DbUpdateException)
+        catch (Exception exception) when (DatabaseFailures.IsDatabaseFailure(exception) || exception is DbUpdateException)
         {
             Requeue(batch, alerts);
             logger.LogWarning(exception, "Could not write {Count} usage counter(s); they are kept for the next flush.", batch.Count);

@@ -61,7 +61,7 @@ public sealed class ServiceClientTests(AuthServerFactory factory) : IClassFixtur
         });
 
         Assert.Equal(HttpStatusCode.BadRequest, tokens.Status);
-        Assert.Equal("invalid_request", tokens.Error);
+        Assert.Equal("invalid_scope", tokens.Error);
     }
 
     [Fact]

@@ -1,0 +1,47 @@
+using AuthServer.Data;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using OpenIddict.EntityFrameworkCore.Models;
+using static OpenIddict.Abstractions.OpenIddictConstants;
+
+namespace AuthServer.OAuth;
+
+/// <summary>
+/// Whether an access token this server issued is still in force: its entry is valid (not revoked, not deleted with
+/// its client) and so is the authorization it was issued under. The server's own APIs ask this before they trust a
+/// token whose signature and lifetime check out; resource servers elsewhere ask through introspection.
+/// </summary>
+/// <remarks>
+/// Callers remember an answer for <see cref="OAuthOptions.TokenStatusCacheDuration"/> and only while
+/// <see cref="Generation"/> is the one they read before asking: every revocation or deletion made on this node
+/// (<see cref="Changed"/>) moves it, so such a change is seen by the next call here, even one whose database read
+/// was already under way. A change made on another node is seen within the cache duration.
+/// </remarks>
+internal sealed class AccessTokenStatus(IServiceScopeFactory scopes, IOptions<OAuthOptions> options)
+{
+    private long _generation;
+
+    /// <summary>Moves with every change on this node that can end a token.</summary>
+    public long Generation => Interlocked.Read(ref _generation);
+
+    public TimeSpan CacheDuration => options.Value.TokenStatusCacheDuration;
+
+    /// <summary>A token or authorization was revoked or deleted here: answers given before are no longer trusted.</summary>
+    public void Changed() => Interlocked.Increment(ref _generation);
+
+    public async ValueTask<bool> IsActiveAsync(string tokenId, CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var context = scope.ServiceProvider.GetRequiredService<AuthDbContext>();
+        var entry = await context.Set<OpenIddictEntityFrameworkCoreToken>()
+            .AsNoTracking()
+            .Where(token => token.Id == tokenId)
+            .Select(token => new
+            {
+                token.Status,
+                AuthorizationStatus = token.Authorization == null ? Statuses.Valid : token.Authorization.Status,
+            })
+            .SingleOrDefaultAsync(cancellationToken);
+        return entry is { Status: Statuses.Valid, AuthorizationStatus: Statuses.Valid };
+    }
+}
