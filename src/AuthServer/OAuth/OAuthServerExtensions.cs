@@ -1,6 +1,6 @@
 using AuthServer.Core;
 using AuthServer.Data;
-using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.HostFiltering;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -29,32 +29,29 @@ internal static class OAuthServerExtensions
         services.AddOptions<OAuthOptions>()
             .BindConfiguration(OAuthOptions.SectionName)
             .ValidateDataAnnotations()
+            .Validate<IHostEnvironment>(
+                (options, host) => host.IsDevelopment() || options.Issuer is not null,
+                $"{OAuthOptions.SectionName}:Issuer is required outside Development (for example https://auth.example.com/): "
+                + "without it the issuer would be taken from each request's Host header.")
             .ValidateOnStart();
+
+        // Outside Development only the issuer's host is served (unless AllowedHosts names hosts itself): a request
+        // for another host never reaches the OAuth endpoints.
+        services.AddOptions<HostFilteringOptions>().PostConfigure<IOptions<OAuthOptions>, IHostEnvironment>((hosts, oauth, host) =>
+        {
+            if (host.IsDevelopment() || oauth.Value.Issuer is not { } issuer)
+            {
+                return;
+            }
+
+            var allowed = hosts.AllowedHosts.Where(name => name != "*").ToList();
+            allowed.Add(issuer.IdnHost);
+            hosts.AllowedHosts = [.. allowed.Distinct(StringComparer.OrdinalIgnoreCase)];
+        });
 
         services.TryAddSingleton(TimeProvider.System);
 
-        // The Data Protection key ring lives in the database, so every node and every restart can read what another
-        // protected (the server's own keys, the sign-in and antiforgery cookies).
-        var dataProtection = services.AddDataProtection()
-            .SetApplicationName("AuthServer")
-            .PersistKeysToDbContext<AuthDbContext>();
-
-        services.AddOptions<KeyRingOptions>()
-            .BindConfiguration(KeyRingOptions.SectionName)
-            .Validate(
-                options => string.IsNullOrEmpty(options.CertificatePath) || File.Exists(options.CertificatePath),
-                $"{KeyRingOptions.SectionName}:CertificatePath names a file that does not exist.")
-            .ValidateOnStart();
-
-        // Note: the key ring encryptor has to be chosen while services are registered, so this one setting is read
-        // here; a missing file is reported by the validation above.
-        var ring = configuration.GetSection(KeyRingOptions.SectionName).Get<KeyRingOptions>();
-        if (ring?.CertificatePath is { Length: > 0 } path && File.Exists(path))
-        {
-            var certificate = ServerKeyConfigurator.LoadCertificate(path, ring.CertificatePassword);
-            dataProtection.ProtectKeysWithCertificate(certificate).UnprotectKeysWithAnyCertificate(certificate);
-        }
-
+        services.AddKeyRing(configuration, environment);
         services.AddSingleton<AccessTokenStatus>();
         services.AddScoped<TokenFamilies>();
         services.AddScoped<RefreshTokenReuse>();
@@ -257,6 +254,9 @@ internal static class OAuthServerExtensions
     /// request and a problem with them stops the host instead of failing requests.</summary>
     public static Task LoadServerKeysAsync(this WebApplication app)
     {
+        // The key ring's protection is checked first: no key is generated, and so stored, unprotected.
+        _ = app.Services.GetRequiredService<IOptions<KeyRingOptions>>().Value;
+        _ = app.Services.GetRequiredService<IOptions<OAuthOptions>>().Value;
         _ = app.Services.GetRequiredService<IOptionsMonitor<OpenIddictServerOptions>>().CurrentValue;
         _ = app.Services.GetRequiredService<IOptionsMonitor<OpenIddict.Validation.OpenIddictValidationOptions>>().CurrentValue;
         return Task.CompletedTask;

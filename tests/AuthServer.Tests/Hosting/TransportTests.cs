@@ -12,7 +12,8 @@ public sealed class TransportTests
     [InlineData("/v1/models")] // the platform API's own pipeline branch sits behind the transport too
     public async Task Production_PlainHttp_IsRefused(string path)
     {
-        await using var factory = new ConfiguredAuthServerFactory(TestDatabase.NewSqlitePath()) { EnvironmentName = "Production" };
+        await using var factory = new ConfiguredAuthServerFactory(TestDatabase.NewSqlitePath(), ProductionSettings.For("https://localhost/"))
+        { EnvironmentName = "Production" };
         using var http = factory.CreateClient(new WebApplicationFactoryClientOptions { BaseAddress = new Uri("http://localhost") });
 
         using var response = await http.GetAsync(path);
@@ -27,7 +28,8 @@ public sealed class TransportTests
     [InlineData("/v1/models", HttpStatusCode.Unauthorized)]
     public async Task Production_Https_IsServed_WithHsts(string path, HttpStatusCode expected)
     {
-        await using var factory = new ConfiguredAuthServerFactory(TestDatabase.NewSqlitePath()) { EnvironmentName = "Production" };
+        await using var factory = new ConfiguredAuthServerFactory(TestDatabase.NewSqlitePath(), ProductionSettings.For("https://auth.example.test/"))
+        { EnvironmentName = "Production" };
         // Note: HSTS is never sent to localhost, so the request names a real host.
         using var https = factory.CreateClient(new WebApplicationFactoryClientOptions { BaseAddress = new Uri("https://auth.example.test") });
 
@@ -40,7 +42,8 @@ public sealed class TransportTests
     [Fact]
     public async Task Production_HealthProbesOverHttp_AreAnswered()
     {
-        await using var factory = new ConfiguredAuthServerFactory(TestDatabase.NewSqlitePath()) { EnvironmentName = "Production" };
+        await using var factory = new ConfiguredAuthServerFactory(TestDatabase.NewSqlitePath(), ProductionSettings.For("https://localhost/"))
+        { EnvironmentName = "Production" };
         using var http = factory.CreateClient(new WebApplicationFactoryClientOptions { BaseAddress = new Uri("http://localhost") });
 
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/healthz")).StatusCode);
@@ -85,11 +88,11 @@ public sealed class TransportTests
     public async Task Production_BehindATlsProxy_TheOAuthEndpointsSeeHttps()
     {
         // OpenIddict checks the scheme itself: it must run after the forwarded headers are applied.
-        await using var factory = new ConfiguredAuthServerFactory(TestDatabase.NewSqlitePath(), new Dictionary<string, string?>
+        await using var factory = new ConfiguredAuthServerFactory(TestDatabase.NewSqlitePath(), ProductionSettings.For("https://auth.example.test/", new Dictionary<string, string?>
         {
             ["Transport:UseForwardedHeaders"] = "true",
             ["Transport:KnownProxies:0"] = "127.0.0.1",
-        })
+        }))
         { EnvironmentName = "Production" };
         _ = factory.Server;
 

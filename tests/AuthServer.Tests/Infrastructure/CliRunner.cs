@@ -7,7 +7,10 @@ public sealed record CliResult(int ExitCode, string Stdout, string Stderr);
 /// <summary>Runs the real executable's verbs in a process of their own, as a script would.</summary>
 public static class CliRunner
 {
-    public static async Task<CliResult> RunAsync(string databasePath, params string[] args)
+    public static Task<CliResult> RunAsync(string databasePath, params string[] args) => RunAsync(databasePath, new Dictionary<string, string>(), args);
+
+    /// <summary>Runs the executable with <paramref name="environment"/> added to its environment variables.</summary>
+    public static async Task<CliResult> RunAsync(string databasePath, IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -25,6 +28,10 @@ public static class CliRunner
         start.Environment["Database__Provider"] = "Sqlite";
         start.Environment["Database__ConnectionString"] = $"Data Source={databasePath}";
         start.Environment["DOTNET_NOLOGO"] = "1";
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
 
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
