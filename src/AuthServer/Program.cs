@@ -63,6 +63,7 @@ try
     app.UseOAuthFaults();
     app.UseStaticFiles();
     app.UseRouting();
+    app.UseAdminErrors();
     app.UseOAuthRequestLimits();
     app.UseTokenFailureLimits();
     app.UseApiKeyIntrospection();

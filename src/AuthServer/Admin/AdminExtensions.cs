@@ -33,6 +33,10 @@ internal static class AdminExtensions
                     ? IdentityConstants.ApplicationScheme
                     : PlatformBearerHandler.SchemeName);
 
+        // A parameter or body that cannot be read throws, so that UseAdminErrors answers it in the API's error shape
+        // (minimal APIs otherwise answer an empty 400).
+        services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
+
         services.AddAuthorizationBuilder().AddPolicy(Policy, policy => policy
             .AddAuthenticationSchemes(Scheme)
             .RequireAuthenticatedUser()
@@ -52,7 +56,7 @@ internal static class AdminExtensions
 
     public static IEndpointRouteBuilder MapAdmin(this IEndpointRouteBuilder endpoints)
     {
-        var admin = endpoints.MapGroup("/admin").RequireAuthorization(Policy).WithTags("Admin");
+        var admin = endpoints.MapGroup("/admin").RequireAuthorization(Policy).WithTags("Admin").WithMetadata(AdminApiEndpoint.Instance);
 
         admin.MapGet("/accounts/{accountId}/keys", async (string accountId, ApiKeyService keys, CancellationToken cancellationToken) =>
             TypedResults.Ok(await keys.ListAsync(accountId, cancellationToken)));
@@ -67,6 +71,31 @@ internal static class AdminExtensions
 
         return endpoints;
     }
+
+    /// <summary>
+    /// Goes after routing: a request to an admin endpoint whose parameters or body cannot be read (a number too large,
+    /// malformed JSON) is answered 400 <c>invalid_request</c> with what could not be read, never a 500 or an empty body.
+    /// </summary>
+    public static IApplicationBuilder UseAdminErrors(this IApplicationBuilder app) =>
+        app.Use(async (context, next) =>
+        {
+            if (context.GetEndpoint()?.Metadata.GetMetadata<AdminApiEndpoint>() is null)
+            {
+                await next(context);
+                return;
+            }
+
+            try
+            {
+                await next(context);
+            }
+            catch (BadHttpRequestException exception) when (!context.Response.HasStarted)
+            {
+                context.Response.Clear();
+                context.Response.StatusCode = StatusCodes.Status400BadRequest;
+                await context.Response.WriteAsJsonAsync(new AdminError("invalid_request", exception.Message));
+            }
+        });
 
     private static async Task<Results<NoContent, NotFound<AdminError>>> RevokeKeyAsync(
         string keyId, ApiKeyService keys, HttpContext context, CancellationToken cancellationToken)
@@ -212,6 +241,12 @@ internal sealed record ClientTierResponse(
     [property: System.Text.Json.Serialization.JsonPropertyName("client_id")] string ClientId,
     [property: System.Text.Json.Serialization.JsonPropertyName("tier")] string Tier,
     [property: System.Text.Json.Serialization.JsonPropertyName("requests_per_minute")] int? RequestsPerMinute);
+
+/// <summary>Marks the admin API's endpoints, for <see cref="AdminExtensions.UseAdminErrors"/>.</summary>
+internal sealed class AdminApiEndpoint
+{
+    public static readonly AdminApiEndpoint Instance = new();
+}
 
 internal sealed record AdminError(
     [property: System.Text.Json.Serialization.JsonPropertyName("error")] string Error,

@@ -136,11 +136,14 @@ internal static class ClientsAdminApi
         string clientId, SecretRotation? rotation, ClientSecretRotator rotator, AuditLog audit, HttpContext context,
         CancellationToken cancellationToken)
     {
-        var grace = TimeSpan.FromSeconds(rotation?.GracePeriodSeconds ?? 0);
-        if (grace < TimeSpan.Zero || grace > ClientSecretRotator.MaxGracePeriod)
+        // Checked before any arithmetic: a number that does not fit a TimeSpan is a 400, never an overflow.
+        var seconds = rotation?.GracePeriodSeconds ?? 0;
+        if (seconds < 0 || seconds > (long)ClientSecretRotator.MaxGracePeriod.TotalSeconds)
         {
             return TypedResults.BadRequest(new AdminError("invalid_request", "grace_period_seconds is between 0 and 604800 (7 days)."));
         }
+
+        var grace = TimeSpan.FromSeconds(seconds);
 
         if (await rotator.RotateAsync(clientId, grace, cancellationToken) is not { } secret)
         {

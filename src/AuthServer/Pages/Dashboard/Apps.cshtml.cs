@@ -2,6 +2,7 @@ using System.Security.Claims;
 using AuthServer.Clients;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.ModelBinding;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 
 namespace AuthServer.Pages.Dashboard;
@@ -61,7 +62,8 @@ internal sealed class AppsModel(DeveloperApps apps) : PageModel
 
     public async Task<IActionResult> OnPostRotateAsync(string id, int graceHours)
     {
-        if (graceHours is < 0 or > 168)
+        // Checked before any arithmetic; a value that is not a number must not bind as 0 ("the old secret stops now").
+        if (ModelState.GetFieldValidationState(nameof(graceHours)) == ModelValidationState.Invalid || graceHours is < 0 or > 168)
         {
             return await ShowErrorAsync("The old secret may keep working for at most 7 days.");
         }

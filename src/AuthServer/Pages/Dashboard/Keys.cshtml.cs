@@ -2,6 +2,7 @@ using AuthServer.ApiKeys;
 using AuthServer.OAuth;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.ModelBinding;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Microsoft.Extensions.Options;
 
@@ -34,12 +35,23 @@ internal sealed class KeysModel(ApiKeyService keys, IOptions<ApiKeyOptions> opti
     public async Task OnGetAsync(string? message) => await LoadAsync(message);
 
     public async Task<IActionResult> OnPostCreateAsync() =>
-        await RunAsync(async () => NewKey = await keys.CreateAsync(
-            OwnerId, Name, Scopes, LifetimeDays, OwnerId, HttpContext.RequestAborted));
+        ModelState.GetFieldValidationState(nameof(LifetimeDays)) == ModelValidationState.Invalid
+            ? await ShowErrorAsync("Choose how many days the key lives.")
+            : await RunAsync(async () => NewKey = await keys.CreateAsync(
+                OwnerId, Name, Scopes, LifetimeDays, OwnerId, HttpContext.RequestAborted));
 
-    public async Task<IActionResult> OnPostRollAsync(string id, int graceHours) =>
-        await RunAsync(async () => NewKey = await keys.RollAsync(
+    public async Task<IActionResult> OnPostRollAsync(string id, int graceHours)
+    {
+        // Checked before any arithmetic: a number that does not fit is a form error, never an overflow.
+        var maxHours = (int)Rules.MaxRollGracePeriod.TotalHours;
+        if (ModelState.GetFieldValidationState(nameof(graceHours)) == ModelValidationState.Invalid || graceHours < 0 || graceHours > maxHours)
+        {
+            return await ShowErrorAsync($"The old key may keep working for 0 to {maxHours} hours.");
+        }
+
+        return await RunAsync(async () => NewKey = await keys.RollAsync(
             OwnerId, id, TimeSpan.FromHours(graceHours), OwnerId, HttpContext.RequestAborted));
+    }
 
     public async Task<IActionResult> OnPostRevokeAsync(string id)
     {
@@ -50,10 +62,15 @@ internal sealed class KeysModel(ApiKeyService keys, IOptions<ApiKeyOptions> opti
         }
         catch (ApiKeyException exception)
         {
-            Error = exception.Message;
-            await LoadAsync(null);
-            return Page();
+            return await ShowErrorAsync(exception.Message);
         }
+    }
+
+    private async Task<IActionResult> ShowErrorAsync(string error)
+    {
+        Error = error;
+        await LoadAsync(null);
+        return Page();
     }
 
     private string OwnerId => User.FindFirst(System.Security.Claims.ClaimTypes.NameIdentifier)!.Value;
