@@ -62,6 +62,8 @@ internal static class AccountsExtensions
             .Configure<IOptions<AccountsOptions>>((cookie, accounts) => cookie.ExpireTimeSpan = accounts.Value.SessionLifetime);
 
         services.AddScoped<AccountTierService>();
+        services.AddScoped<PasswordSignIn>();
+        services.AddSingleton<DummyPasswordHash>();
         services.AddAntiforgery(options => options.Cookie.Name = "authserver.antiforgery");
         services.AddRazorPages();
         services.AddControllersWithViews(options => options.Filters.Add(new AutoValidateAntiforgeryTokenAttribute()));

@@ -38,10 +38,10 @@ internal static class ApiKeyIntrospection
         var services = context.RequestServices;
         if (!await IsAuthorizedCallerAsync(context, form, services.GetRequiredService<IOpenIddictApplicationManager>()))
         {
+            ClientAuthenticationFailures.Mark(context);
             context.Response.StatusCode = StatusCodes.Status401Unauthorized;
             context.Response.Headers.WWWAuthenticate = "Basic realm=\"AuthServer\"";
-            await context.Response.WriteAsJsonAsync(new OAuthError(
-                Errors.InvalidClient, "The client is unknown, its credentials are wrong, or it may not introspect."));
+            await context.Response.WriteAsJsonAsync(new OAuthError(Errors.InvalidClient, ClientAuthenticationFailures.Description));
             return;
         }
 

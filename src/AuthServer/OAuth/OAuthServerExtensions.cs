@@ -111,6 +111,10 @@ internal static class OAuthServerExtensions
                 options.AddEventHandler(ScopeErrorCodes.TokenDescriptor);
                 options.AddEventHandler(ScopeErrorCodes.AuthorizationDescriptor);
                 options.AddEventHandler(ScopeErrorCodes.RejectAdminScope.Descriptor);
+                foreach (var descriptor in ClientAuthenticationFailures.Descriptors)
+                {
+                    options.AddEventHandler(descriptor);
+                }
                 options.AddEventHandler(RevokeRefreshTokenFamily.Descriptor);
 
                 // A replayed code or refresh token, or a redemption that loses a race, ends its whole grant.

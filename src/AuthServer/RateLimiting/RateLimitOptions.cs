@@ -19,10 +19,11 @@ public sealed class RateLimitOptions
     /// <summary>Prefix of every key the limiter writes in Redis.</summary>
     public string RedisKeyPrefix { get; set; } = "authserver:rl:";
 
-    /// <summary>Failed sign-ins accepted from one client IP per minute, across all accounts.</summary>
+    /// <summary>Failed sign-ins to one account accepted from one client IP per minute.</summary>
     public int SignInFailuresPerMinute { get; set; } = 20;
 
-    /// <summary>Failed <c>/oauth/token</c> requests (400 or 401) accepted from one client IP per minute.</summary>
+    /// <summary>Failed client authentications at <c>/oauth/token</c>, <c>/oauth/introspect</c> and <c>/oauth/revoke</c>
+    /// accepted from one client IP per minute.</summary>
     public int TokenFailuresPerMinute { get; set; } = 30;
 
     /// <summary>Failed <c>/v1</c> authentications (401) accepted from one client IP per minute.</summary>

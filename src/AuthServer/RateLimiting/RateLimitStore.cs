@@ -21,6 +21,9 @@ internal interface IRateLimitStore
     /// <paramref name="limit"/>. A cost of 0 only looks: it is admitted while the limit is not reached.
     /// </summary>
     ValueTask<RateLimitDecision> AcquireAsync(string key, int limit, int cost, CancellationToken cancellationToken);
+
+    /// <summary>Takes back the most recent request counted under <paramref name="key"/> (one that turned out not to count).</summary>
+    ValueTask ReleaseAsync(string key, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -106,6 +109,20 @@ internal sealed class SlidingWindow
         return new RateLimitDecision(admitted, limit, Math.Max(0, limit - total), reset, retryAfter);
     }
 
+    /// <summary>Takes one count back from the most recent bucket of the window that holds one.</summary>
+    public void Release(long now)
+    {
+        for (var second = now; second > now - Seconds; second--)
+        {
+            var slot = Slot(second);
+            if (_stamps[slot] == second && _counts[slot] > 0)
+            {
+                _counts[slot]--;
+                return;
+            }
+        }
+    }
+
     private static int Next(int slot) => slot == Seconds - 1 ? 0 : slot + 1;
 
     private static int Slot(long second) => (int)(((second % Seconds) + Seconds) % Seconds);
@@ -124,6 +141,23 @@ internal sealed class LocalRateLimitStore(TimeProvider clock) : IRateLimitStore
 
     public ValueTask<RateLimitDecision> AcquireAsync(string key, int limit, int cost, CancellationToken cancellationToken) =>
         ValueTask.FromResult(Acquire(key, limit, cost));
+
+    public ValueTask ReleaseAsync(string key, CancellationToken cancellationToken)
+    {
+        Release(key);
+        return ValueTask.CompletedTask;
+    }
+
+    public void Release(string key)
+    {
+        if (_windows.TryGetValue(key, out var window))
+        {
+            lock (window)
+            {
+                window.Release(clock.GetUtcNow().ToUnixTimeSeconds());
+            }
+        }
+    }
 
     public RateLimitDecision Acquire(string key, int limit, int cost)
     {

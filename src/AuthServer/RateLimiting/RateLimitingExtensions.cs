@@ -44,13 +44,14 @@ internal static class RateLimitingExtensions
     }
 
     /// <summary>
-    /// Refuses <c>/oauth/token</c> to a client IP that failed too often. Goes before authentication: OpenIddict
-    /// answers token requests inside the authentication middleware.
+    /// Refuses the token, introspection and revocation endpoints to a client IP whose clients failed to authenticate
+    /// too often. Only failed client authentication counts (an unknown client, a wrong secret): an authenticated
+    /// client's <c>invalid_grant</c> (a double-submitted code, a lost refresh race) never locks out the other clients
+    /// behind the same address. Goes before authentication: OpenIddict answers inside the authentication middleware.
     /// </summary>
     public static IApplicationBuilder UseTokenFailureLimits(this IApplicationBuilder app) =>
         app.UseWhen(
-            context => HttpMethods.IsPost(context.Request.Method)
-                && context.Request.Path.Equals("/oauth/token", StringComparison.OrdinalIgnoreCase),
+            context => HttpMethods.IsPost(context.Request.Method) && IsClientAuthenticated(context.Request.Path),
             branch => branch.Use(async (context, next) =>
             {
                 var guard = context.RequestServices.GetRequiredService<FailureLimits>();
@@ -61,16 +62,21 @@ internal static class RateLimitingExtensions
                     context.Response.Headers.RetryAfter = gate.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
                     context.Response.Headers.CacheControl = "no-store";
                     await context.Response.WriteAsJsonAsync(new OAuthError(
-                        "rate_limit_exceeded", "Too many failed token requests from this address; retry later."));
+                        "rate_limit_exceeded", "Too many failed client authentications from this address; retry later."));
                     return;
                 }
 
                 await next(context);
-                if (context.Response.StatusCode is StatusCodes.Status400BadRequest or StatusCodes.Status401Unauthorized)
+                if (ClientAuthenticationFailures.Failed(context))
                 {
                     await guard.RecordAsync(FailureLimits.Token, context, context.RequestAborted);
                 }
             }));
+
+    private static bool IsClientAuthenticated(PathString path) =>
+        path.Equals(OAuthServerExtensions.TokenPath, StringComparison.OrdinalIgnoreCase)
+        || path.Equals(OAuthServerExtensions.IntrospectionPath, StringComparison.OrdinalIgnoreCase)
+        || path.Equals(OAuthServerExtensions.RevocationPath, StringComparison.OrdinalIgnoreCase);
 
     private sealed class DescribedValidation<T>(Func<T, string?> validate) : IValidateOptions<T>
         where T : class
@@ -81,9 +87,9 @@ internal static class RateLimitingExtensions
 }
 
 /// <summary>
-/// Per-client-IP limits on failures, against brute force: failed sign-ins, failed token requests, failed API-key or
-/// token authentications on <c>/v1</c>. Only failures
-/// count, so a busy legitimate caller behind one address is never held back.
+/// Limits on failures, against brute force: failed token requests and failed API-key or token authentications on
+/// <c>/v1</c> per client IP; failed sign-ins per client IP and account together. Only failures count, so a busy
+/// legitimate caller behind one address is never held back.
 /// </summary>
 internal sealed class FailureLimits(IRateLimitStore store, IOptions<RateLimitOptions> options)
 {
@@ -91,11 +97,24 @@ internal sealed class FailureLimits(IRateLimitStore store, IOptions<RateLimitOpt
     public const string Token = "token";
     public const string ApiKey = "key";
 
+    /// <summary>Whether the client IP is still under the limit (counts nothing).</summary>
     public ValueTask<RateLimitDecision> CheckAsync(string kind, HttpContext context, CancellationToken cancellationToken) =>
         store.AcquireAsync(Key(kind, context), Limit(kind), 0, cancellationToken);
 
+    /// <summary>Counts a failure of the client IP.</summary>
     public ValueTask<RateLimitDecision> RecordAsync(string kind, HttpContext context, CancellationToken cancellationToken) =>
         store.AcquireAsync(Key(kind, context), Limit(kind), 1, cancellationToken);
+
+    /// <summary>
+    /// Counts an attempt on <paramref name="subject"/> from the client IP as a failure before it is made, in one atomic
+    /// step with the check (refused once the limit is reached); <see cref="ForgiveAsync"/> takes it back if it succeeds.
+    /// </summary>
+    public ValueTask<RateLimitDecision> AttemptAsync(string kind, HttpContext context, string subject, CancellationToken cancellationToken) =>
+        store.AcquireAsync(Key(kind, context) + "|" + subject, Limit(kind), 1, cancellationToken);
+
+    /// <summary>The attempt counted by <see cref="AttemptAsync"/> succeeded: it was no failure.</summary>
+    public ValueTask ForgiveAsync(string kind, HttpContext context, string subject, CancellationToken cancellationToken) =>
+        store.ReleaseAsync(Key(kind, context) + "|" + subject, cancellationToken);
 
     private int Limit(string kind) => kind switch
     {

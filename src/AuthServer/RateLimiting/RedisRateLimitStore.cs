@@ -59,6 +59,22 @@ internal sealed partial class RedisRateLimitStore : IRateLimitStore, IHealthChec
         return { admitted, total, reset, retry }
         """;
 
+    // KEYS[1] the window; ARGV window seconds. Takes one count back from the most recent bucket holding one.
+    private const string ReleaseScript = """
+        local now = tonumber(redis.call('TIME')[1])
+        local window = tonumber(ARGV[1])
+        local fields = redis.call('HGETALL', KEYS[1])
+        local latest = nil
+        for i = 1, #fields, 2 do
+          local second = tonumber(fields[i])
+          if second > now - window and second <= now and tonumber(fields[i + 1]) > 0 and (latest == nil or second > latest) then
+            latest = second
+          end
+        end
+        if latest ~= nil then redis.call('HINCRBY', KEYS[1], latest, -1) end
+        return 0
+        """;
+
     private readonly ConnectionMultiplexer _redis;
     private readonly LocalRateLimitStore _fallback;
     private readonly ILogger<RedisRateLimitStore> _logger;
@@ -108,6 +124,25 @@ internal sealed partial class RedisRateLimitStore : IRateLimitStore, IHealthChec
         {
             MarkDegraded(exception);
             return _fallback.Acquire(key, limit, cost);
+        }
+    }
+
+    public async ValueTask ReleaseAsync(string key, CancellationToken cancellationToken)
+    {
+        if (!_redis.IsConnected)
+        {
+            _fallback.Release(key);
+            return;
+        }
+
+        try
+        {
+            await _redis.GetDatabase().ScriptEvaluateAsync(ReleaseScript, [new RedisKey(_prefix + key)], [SlidingWindow.Seconds]);
+        }
+        catch (Exception exception) when (exception is RedisException or TimeoutException)
+        {
+            MarkDegraded(exception);
+            _fallback.Release(key);
         }
     }
 

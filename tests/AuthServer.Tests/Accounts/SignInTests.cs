@@ -1,4 +1,5 @@
 using System.Net;
+using AuthServer.Accounts;
 using AuthServer.Tests.Infrastructure;
 
 namespace AuthServer.Tests.Accounts;
@@ -6,7 +7,7 @@ namespace AuthServer.Tests.Accounts;
 public sealed class SignInTests(AuthServerFactory factory) : IClassFixture<AuthServerFactory>
 {
     [Fact]
-    public async Task SignIn_RepeatedFailures_LockTheAccountEvenForTheRightPassword()
+    public async Task SignIn_RepeatedFailures_LockTheAccountEvenForTheRightPassword_WithoutSayingSo()
     {
         var email = OAuthFlow.NewEmail();
         (await OAuthFlow.SignedUpBrowserAsync(factory, email)).Dispose();
@@ -21,18 +22,64 @@ public sealed class SignInTests(AuthServerFactory factory) : IClassFixture<AuthS
         var locked = await browser.SignInAsync(email, OAuthFlow.Password);
 
         Assert.Equal(HttpStatusCode.OK, locked.StatusCode);
-        Assert.Contains("locked", await locked.Content.ReadAsStringAsync(), StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(PasswordSignIn.FailureMessage, await ErrorAsync(browser, locked));
     }
 
     [Fact]
-    public async Task SignIn_WrongPassword_ShowsErrorWithoutRevealingWhichPartWasWrong()
+    public async Task SignIn_UnknownAddress_WrongPassword_AndLockedAccount_GetTheSameAnswer()
     {
+        var known = OAuthFlow.NewEmail();
+        var locked = OAuthFlow.NewEmail();
+        (await OAuthFlow.SignedUpBrowserAsync(factory, known)).Dispose();
+        (await OAuthFlow.SignedUpBrowserAsync(factory, locked)).Dispose();
         using var browser = factory.CreateBrowser();
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            await browser.SignInAsync(locked, "wrong password " + attempt);
+        }
 
-        var unknown = await browser.SignInAsync(OAuthFlow.NewEmail(), "whatever password");
+        var answers = new List<(HttpStatusCode, string?)>();
+        foreach (var (email, password) in new[] { (OAuthFlow.NewEmail(), "whatever password"), (known, "wrong password"), (locked, OAuthFlow.Password) })
+        {
+            var response = await browser.SignInAsync(email, password);
+            answers.Add((response.StatusCode, await ErrorAsync(browser, response)));
+        }
 
-        Assert.Equal(HttpStatusCode.OK, unknown.StatusCode);
-        Assert.Contains("Invalid email or password.", await unknown.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.All(answers, answer => Assert.Equal((HttpStatusCode.OK, (string?)PasswordSignIn.FailureMessage), answer));
+    }
+
+    /// <summary>
+    /// Each failure verifies a password hash, a real or a dummy one, so none answers much sooner than the others.
+    /// Without that, an unknown address or a locked account answered in about a fiftieth of the time.
+    /// </summary>
+    [Fact]
+    public async Task SignIn_UnknownAddress_WrongPassword_AndLockedAccount_TakeTheTimeOfAPasswordCheck()
+    {
+        var known = OAuthFlow.NewEmail();
+        var locked = OAuthFlow.NewEmail();
+        (await OAuthFlow.SignedUpBrowserAsync(factory, known)).Dispose();
+        (await OAuthFlow.SignedUpBrowserAsync(factory, locked)).Dispose();
+        using var browser = factory.CreateBrowser();
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            await browser.SignInAsync(locked, "wrong password " + attempt);
+        }
+
+        var times = new Dictionary<string, List<double>> { ["unknown"] = [], ["wrong"] = [], ["locked"] = [] };
+        for (var round = 0; round < 5; round++)
+        {
+            foreach (var (kind, email) in new[] { ("unknown", OAuthFlow.NewEmail()), ("wrong", known), ("locked", locked) })
+            {
+                var (_, page) = await browser.GetPageAsync("/account/login");
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
+                await browser.SubmitAsync(page, new Dictionary<string, string> { ["Input.Email"] = email, ["Input.Password"] = "wrong password" });
+                times[kind].Add(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            }
+        }
+
+        var wrong = Median(times["wrong"]);
+        Assert.True(Median(times["unknown"]) > 0.4 * wrong, $"unknown {Median(times["unknown"]):0.0} ms against wrong password {wrong:0.0} ms");
+        Assert.True(Median(times["locked"]) > 0.4 * wrong, $"locked {Median(times["locked"]):0.0} ms against wrong password {wrong:0.0} ms");
     }
 
     [Theory]
@@ -84,16 +131,20 @@ public sealed class SignInTests(AuthServerFactory factory) : IClassFixture<AuthS
     }
 
     [Fact]
-    public async Task SignUp_EmailAlreadyTaken_IsRefused()
+    public async Task SignUp_TakenAddress_GetsTheAnswerANewAddressGets_AndChangesNothing()
     {
-        var email = OAuthFlow.NewEmail();
-        (await OAuthFlow.SignedUpBrowserAsync(factory, email)).Dispose();
-        using var browser = factory.CreateBrowser();
+        var taken = OAuthFlow.NewEmail();
+        (await OAuthFlow.SignedUpBrowserAsync(factory, taken)).Dispose();
+        using var first = factory.CreateBrowser();
+        using var second = factory.CreateBrowser();
 
-        var response = await browser.RegisterAsync(email, OAuthFlow.Password);
+        var forTaken = await first.RegisterAsync(taken, "another long password");
+        var forNew = await second.RegisterAsync(OAuthFlow.NewEmail(), "another long password");
 
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Contains("is already taken", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(forNew.StatusCode, forTaken.StatusCode);
+        Assert.Equal(TestBrowser.Location(forNew), TestBrowser.Location(forTaken));
+        Assert.Equal(Cookies(forNew), Cookies(forTaken));
+        Assert.Equal(HttpStatusCode.Redirect, (await first.SignInAsync(taken, OAuthFlow.Password)).StatusCode);
     }
 
     [Fact]
@@ -106,4 +157,13 @@ public sealed class SignInTests(AuthServerFactory factory) : IClassFixture<AuthS
 
         Assert.Contains("You are signed in", home.Body!.TextContent, StringComparison.Ordinal);
     }
+
+    private static async Task<string?> ErrorAsync(TestBrowser browser, HttpResponseMessage response) =>
+        (await browser.ParseAsync(response)).Page.QuerySelector(".errors li")?.TextContent.Trim();
+
+    private static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
+
+    /// <summary>The names of the cookies a response sets.</summary>
+    private static List<string> Cookies(HttpResponseMessage response) =>
+        [.. (response.Headers.TryGetValues("Set-Cookie", out var cookies) ? cookies : []).Select(cookie => cookie.Split('=')[0]).Order(StringComparer.Ordinal)];
 }

@@ -72,9 +72,17 @@ public static class OAuthFlow
     public static async Task<TestBrowser> SignedUpBrowserAsync(AuthServerFactory factory, string? email = null)
     {
         var browser = factory.CreateBrowser();
-        var response = await browser.RegisterAsync(email ?? NewEmail(), Password, "Ada Lovelace");
-        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        await SignUpAsync(browser, email ?? NewEmail());
         return browser;
+    }
+
+    /// <summary>Signs up, then signs in with the password just chosen (sign-up alone signs no one in).</summary>
+    public static async Task SignUpAsync(TestBrowser browser, string email)
+    {
+        var registered = await browser.RegisterAsync(email, Password, "Ada Lovelace");
+        Assert.StartsWith("/account/login?Registered=true", TestBrowser.Location(registered).OriginalString, StringComparison.Ordinal);
+        var signedIn = await browser.SignInAsync(email, Password);
+        Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
     }
 
     /// <summary>A person in role <c>admin</c>, signed in on the server's pages.</summary>

@@ -177,9 +177,7 @@ public sealed class ReplayRaceTests(TwoNodesOnOneFile nodes) : IClassFixture<Two
     private async Task<TestBrowser> SignedUpAsync()
     {
         var browser = nodes.Browser();
-        var email = OAuthFlow.NewEmail();
-        var registered = await browser.RegisterAsync(email, OAuthFlow.Password);
-        Assert.Equal(HttpStatusCode.Redirect, registered.StatusCode);
+        await OAuthFlow.SignUpAsync(browser, OAuthFlow.NewEmail());
         return browser;
     }
 }

@@ -65,6 +65,38 @@ public sealed class ServiceClientTests(AuthServerFactory factory) : IClassFixtur
     }
 
     [Fact]
+    public async Task UnknownClient_AndWrongSecret_GetTheSameAnswer_AtEveryEndpoint()
+    {
+        var service = await factory.RegisterServiceAsync("read");
+        var unknown = new RegisteredClient("no-such-client", "some-secret");
+        var wrong = service with { ClientSecret = "not-the-secret" };
+        using var api = factory.CreateApiClient();
+
+        foreach (var (path, form) in new[]
+        {
+            ("/oauth/token", new Dictionary<string, string> { ["grant_type"] = "client_credentials" }),
+            ("/oauth/introspect", new Dictionary<string, string> { ["token"] = "some-token" }),
+            ("/oauth/revoke", new Dictionary<string, string> { ["token"] = "some-token" }),
+        })
+        {
+            var answers = new List<string>();
+            foreach (var client in new[] { unknown, wrong })
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Post, path)
+                {
+                    Headers = { Authorization = OAuthFlow.Basic(client) },
+                    Content = new FormUrlEncodedContent(form),
+                };
+                using var response = await api.SendAsync(request);
+                answers.Add($"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+            }
+
+            Assert.Contains("invalid_client", answers[0], StringComparison.Ordinal);
+            Assert.Equal(answers[0], answers[1]);
+        }
+    }
+
+    [Fact]
     public async Task ClientCredentials_PublicClient_CannotBeRegistered()
     {
         var error = await Assert.ThrowsAsync<ClientRegistrationException>(() => factory.RegisterAsync(

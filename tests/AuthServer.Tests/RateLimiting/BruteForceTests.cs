@@ -41,6 +41,8 @@ public sealed class BruteForceTests(StrictServer server) : IClassFixture<StrictS
     [Fact]
     public async Task TokenEndpoint_AfterThreeFailedRequests_Gets429_SuccessesDoNotCount()
     {
+        // A server of its own: the address's token failures are what this test counts.
+        await using var server = new StrictServer();
         var service = await server.RegisterServiceAsync("read");
         using var api = server.CreateApiClient();
         var grant = new Dictionary<string, string> { ["grant_type"] = "client_credentials" };
@@ -62,19 +64,93 @@ public sealed class BruteForceTests(StrictServer server) : IClassFixture<StrictS
     }
 
     [Fact]
-    public async Task SignIn_AfterThreeFailuresAcrossAccounts_TheFormAnswers429()
+    public async Task TokenEndpoint_InvalidGrantToAnAuthenticatedClient_DoesNotCount()
     {
+        // A server of its own: the address's token failures are what this test counts.
+        await using var server = new StrictServer();
+        var service = await server.RegisterServiceAsync("read");
+        var app = await server.RegisterClientAsync();
+        using var api = server.CreateApiClient();
+        for (var i = 0; i < 10; i++)
+        {
+            var refused = await OAuthFlow.RefreshAsync(api, app, "not-a-refresh-token");
+            Assert.Equal("invalid_grant", refused.Error);
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await OAuthFlow.TokenAsync(api, service, new Dictionary<string, string> { ["grant_type"] = "client_credentials" })).Status);
+    }
+
+    [Fact]
+    public async Task Introspection_FailedClientAuthentications_CountTowardTheLimit()
+    {
+        // A server of its own: the address's token failures are what this test counts.
+        await using var server = new StrictServer();
+        var service = await server.RegisterServiceAsync("read");
+        var wrong = service with { ClientSecret = "not-the-secret" };
+        using var api = server.CreateApiClient();
+        foreach (var token in new[] { "some-token", ApiKeyFormat.Generate(), "another-token" })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/oauth/introspect")
+            {
+                Headers = { Authorization = OAuthFlow.Basic(wrong) },
+                Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["token"] = token }),
+            };
+            using var refused = await api.SendAsync(request);
+            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        }
+
+        var blocked = await OAuthFlow.TokenAsync(api, service, new Dictionary<string, string> { ["grant_type"] = "client_credentials" });
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, blocked.Status);
+    }
+
+    [Fact]
+    public async Task SignIn_AfterThreeFailuresForOneAccount_ItAnswers429_ButAnotherAccountAtTheAddressSignsIn()
+    {
+        var target = OAuthFlow.NewEmail();
+        var neighbour = OAuthFlow.NewEmail();
+        (await OAuthFlow.SignedUpBrowserAsync(server, target)).Dispose();
+        (await OAuthFlow.SignedUpBrowserAsync(server, neighbour)).Dispose();
         using var browser = server.CreateBrowser();
         for (var i = 0; i < 3; i++)
         {
-            var failed = await browser.SignInAsync(OAuthFlow.NewEmail(), "wrong password");
+            var failed = await browser.SignInAsync(target, "wrong password");
             Assert.Equal(HttpStatusCode.OK, failed.StatusCode);
         }
 
-        var blocked = await browser.SignInAsync(OAuthFlow.NewEmail(), "wrong password");
+        var blocked = await browser.SignInAsync(target, OAuthFlow.Password);
+        var other = await browser.SignInAsync(neighbour, OAuthFlow.Password);
 
         Assert.Equal(HttpStatusCode.TooManyRequests, blocked.StatusCode);
         Assert.NotNull(blocked.Headers.RetryAfter);
         Assert.Contains("Too many failed sign-ins", await blocked.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Redirect, other.StatusCode);
+    }
+}
+
+/// <summary>Sign-in failures are counted in one atomic step with the check: concurrent guesses cannot pass the limit.</summary>
+public sealed class ConcurrentSignInTests(AuthServerFactory factory) : IClassFixture<AuthServerFactory>
+{
+    [Fact]
+    public async Task FortyBadSignInsAtOnce_ExactlyTheLimitGetThrough_AndAnotherAccountStillSignsIn()
+    {
+        var target = OAuthFlow.NewEmail();
+        var neighbour = OAuthFlow.NewEmail();
+        (await OAuthFlow.SignedUpBrowserAsync(factory, target)).Dispose();
+        (await OAuthFlow.SignedUpBrowserAsync(factory, neighbour)).Dispose();
+        using var browser = factory.CreateBrowser();
+        var (_, page) = await browser.GetPageAsync("/account/login");
+        var token = page.QuerySelector("input[name=__RequestVerificationToken]")!.GetAttribute("value")!;
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 40).Select(i => browser.Http.PostAsync("/account/login", new FormUrlEncodedContent(
+            new Dictionary<string, string>
+            {
+                ["__RequestVerificationToken"] = token,
+                ["Input.Email"] = target,
+                ["Input.Password"] = "wrong password " + i,
+            }))));
+
+        Assert.Equal(20, answers.Count(answer => answer.StatusCode != HttpStatusCode.TooManyRequests));
+        Assert.Equal(HttpStatusCode.Redirect, (await browser.SignInAsync(neighbour, OAuthFlow.Password)).StatusCode);
     }
 }

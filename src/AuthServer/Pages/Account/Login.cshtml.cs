@@ -1,21 +1,22 @@
 using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 using AuthServer.Accounts;
-using AuthServer.Data;
-using AuthServer.RateLimiting;
-using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 
 namespace AuthServer.Pages.Account;
 
-internal sealed class LoginModel(SignInManager<ApplicationUser> signIn, FailureLimits failures) : PageModel
+internal sealed class LoginModel(PasswordSignIn passwords) : PageModel
 {
     [BindProperty]
     public LoginInput Input { get; set; } = new();
 
     [BindProperty(SupportsGet = true)]
     public string? ReturnUrl { get; set; }
+
+    /// <summary>Set after a sign-up, whose answer is the same whether or not the address already had an account.</summary>
+    [BindProperty(SupportsGet = true)]
+    public bool Registered { get; set; }
 
     public async Task<IActionResult> OnPostAsync()
     {
@@ -24,30 +25,23 @@ internal sealed class LoginModel(SignInManager<ApplicationUser> signIn, FailureL
             return Page();
         }
 
-        // Guessing across many accounts from one address is bounded per IP; within one account, by the lockout.
-        var gate = await failures.CheckAsync(FailureLimits.SignIn, HttpContext, HttpContext.RequestAborted);
-        if (!gate.Admitted)
+        var (result, retryAfter) = await passwords.SignInAsync(HttpContext, Input.Email, Input.Password, Input.RememberMe);
+        switch (result)
         {
-            Response.StatusCode = StatusCodes.Status429TooManyRequests;
-            Response.Headers.RetryAfter = gate.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
-            ModelState.AddModelError(string.Empty, $"Too many failed sign-ins from your network. Try again in {gate.RetryAfterSeconds} seconds.");
-            return Page();
-        }
+            case PasswordSignInResult.SignedIn:
+                return LocalRedirect(AccountsExtensions.LocalOrHome(Url, ReturnUrl));
 
-        // Every failure counts towards the lockout, so guessing a password is bounded per account.
-        var result = await signIn.PasswordSignInAsync(Input.Email, Input.Password, Input.RememberMe, lockoutOnFailure: true);
-        if (result.Succeeded)
-        {
-            return LocalRedirect(AccountsExtensions.LocalOrHome(Url, ReturnUrl));
-        }
+            case PasswordSignInResult.Limited:
+                Response.StatusCode = StatusCodes.Status429TooManyRequests;
+                Response.Headers.RetryAfter = retryAfter.ToString(CultureInfo.InvariantCulture);
+                ModelState.AddModelError(string.Empty, $"Too many failed sign-ins to this account from your network. Try again in {retryAfter} seconds.");
+                return Page();
 
-        await failures.RecordAsync(FailureLimits.SignIn, HttpContext, HttpContext.RequestAborted);
-        ModelState.AddModelError(string.Empty, result.IsLockedOut
-            ? "This account is locked after too many failed attempts. Try again later."
-            : "Invalid email or password.");
-        return Page();
+            default:
+                ModelState.AddModelError(string.Empty, PasswordSignIn.FailureMessage);
+                return Page();
+        }
     }
-
     internal sealed class LoginInput
     {
         [Required, EmailAddress, StringLength(256)]

@@ -7,8 +7,13 @@ using Microsoft.AspNetCore.Mvc.RazorPages;
 
 namespace AuthServer.Pages.Account;
 
+/// <summary>
+/// Sign-up. The answer is the same whether or not the address already has an account (a redirect to the sign-in page
+/// saying so), and so is the work (a password hash either way): the page cannot be used to learn who has an account.
+/// A new account is therefore not signed in at once; its owner signs in with the password just chosen.
+/// </summary>
 internal sealed class RegisterModel(
-    UserManager<ApplicationUser> users, SignInManager<ApplicationUser> signIn, TimeProvider clock) : PageModel
+    UserManager<ApplicationUser> users, IPasswordHasher<ApplicationUser> hasher, DummyPasswordHash dummy, TimeProvider clock) : PageModel
 {
     [BindProperty]
     public RegisterInput Input { get; set; } = new();
@@ -31,8 +36,29 @@ internal sealed class RegisterModel(
             CreatedAt = clock.GetUtcNow(),
         };
 
+        // The password's own rules first: they are the same for every address.
+        foreach (var validator in users.PasswordValidators)
+        {
+            var check = await validator.ValidateAsync(users, user, Input.Password);
+            foreach (var error in check.Errors)
+            {
+                ModelState.AddModelError(string.Empty, error.Description);
+            }
+        }
+
+        if (!ModelState.IsValid)
+        {
+            return Page();
+        }
+
+        if (await users.FindByEmailAsync(Input.Email) is not null)
+        {
+            dummy.Verify(hasher, Input.Password);
+            return Registered();
+        }
+
         var result = await users.CreateAsync(user, Input.Password);
-        if (!result.Succeeded)
+        if (!result.Succeeded && !result.Errors.Any(error => error.Code is nameof(IdentityErrorDescriber.DuplicateEmail) or nameof(IdentityErrorDescriber.DuplicateUserName)))
         {
             foreach (var error in result.Errors)
             {
@@ -42,9 +68,11 @@ internal sealed class RegisterModel(
             return Page();
         }
 
-        await signIn.SignInAsync(user, isPersistent: false);
-        return LocalRedirect(AccountsExtensions.LocalOrHome(Url, ReturnUrl));
+        return Registered();
     }
+
+    private RedirectResult Registered() =>
+        Redirect("/account/login?Registered=true&ReturnUrl=" + Uri.EscapeDataString(AccountsExtensions.LocalOrHome(Url, ReturnUrl)));
 
     internal sealed class RegisterInput
     {

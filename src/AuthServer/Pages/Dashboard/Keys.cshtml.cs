@@ -46,7 +46,7 @@ internal sealed class KeysModel(ApiKeyService keys, IOptions<ApiKeyOptions> opti
         var maxHours = (int)Rules.MaxRollGracePeriod.TotalHours;
         if (ModelState.GetFieldValidationState(nameof(graceHours)) == ModelValidationState.Invalid || graceHours < 0 || graceHours > maxHours)
         {
-            return await ShowErrorAsync($"The old key may keep working for 0 to {maxHours} hours.");
+            return await ShowErrorAsync($"The grace period of the old key is 0 to {maxHours} hours.");
         }
 
         return await RunAsync(async () => NewKey = await keys.RollAsync(
