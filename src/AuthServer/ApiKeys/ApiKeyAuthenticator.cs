@@ -3,7 +3,6 @@ using AuthServer.Audit;
 using AuthServer.Core;
 using AuthServer.Data;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
 
 namespace AuthServer.ApiKeys;
@@ -34,10 +33,8 @@ internal sealed class ApiKeyAuthenticator(
     TimeProvider clock,
     ILogger<ApiKeyAuthenticator> logger) : IDisposable
 {
-    // A cache of its own (keyed by the key's hash: nothing else lives in it), bounded, so a flood of distinct
-    // well-formed keys cannot grow memory without limit (the shared IMemoryCache has no size limit, and OpenIddict's
-    // stores rely on that).
-    private readonly MemoryCache _cache = new(new MemoryCacheOptions { SizeLimit = 100_000 });
+    // Keyed by the key's hash, bounded, so a flood of distinct well-formed keys cannot grow memory without limit.
+    private readonly NodeCache<ApiKeyRecord> _cache = new(sizeLimit: 100_000);
 
     // Unknown keys are cached too (as this sentinel), so a client hammering with a well-formed but unknown key
     // costs one lookup per cache period, not one per request.
@@ -52,26 +49,15 @@ internal sealed class ApiKeyAuthenticator(
         }
 
         var hash = ApiKeyFormat.Hash(candidate);
-        if (!_cache.TryGetValue(hash, out ApiKeyRecord? record) || record is null)
+        ApiKeyRecord record;
+        try
         {
-            try
-            {
-                record = await LoadAsync(hash, cancellationToken) ?? Unknown;
-            }
-            catch (Exception exception) when (DatabaseFailures.IsDatabaseFailure(exception))
-            {
-                logger.LogError(exception, "The database could not be reached to check an API key.");
-                return (ApiKeyCheck.Unavailable, null);
-            }
-
-            if (options.Value.CacheDuration > TimeSpan.Zero)
-            {
-                _cache.Set(hash, record, new MemoryCacheEntryOptions
-                {
-                    AbsoluteExpirationRelativeToNow = options.Value.CacheDuration,
-                    Size = 1,
-                });
-            }
+            record = await _cache.GetOrLoadAsync(hash, async () => await LoadAsync(hash, cancellationToken) ?? Unknown, options.Value.CacheDuration);
+        }
+        catch (Exception exception) when (DatabaseFailures.IsDatabaseFailure(exception))
+        {
+            logger.LogError(exception, "The database could not be reached to check an API key.");
+            return (ApiKeyCheck.Unavailable, null);
         }
 
         if (ReferenceEquals(record, Unknown))
@@ -96,7 +82,7 @@ internal sealed class ApiKeyAuthenticator(
     }
 
     /// <summary>Drops a key from this node's cache, so a revocation takes effect on the next request.</summary>
-    public void Forget(string hash) => _cache.Remove(hash);
+    public void Invalidate(string hash) => _cache.Invalidate(hash);
 
     private async Task<ApiKeyRecord?> LoadAsync(string hash, CancellationToken cancellationToken)
     {

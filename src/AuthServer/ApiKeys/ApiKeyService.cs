@@ -114,7 +114,7 @@ internal sealed class ApiKeyService(
         }
 
         await context.SaveChangesAsync(cancellationToken);
-        authenticator.Forget(old.Hash);
+        authenticator.Invalidate(old.Hash);
         await audit.WriteAsync(actor, AuditActions.ApiKeyRolled, old.Id, old.OwnerId,
             new { ReplacedBy = replacement.Id, GraceSeconds = (long)grace.TotalSeconds }, cancellationToken);
 
@@ -133,7 +133,7 @@ internal sealed class ApiKeyService(
         await context.SaveChangesAsync(cancellationToken);
 
         // This node stops accepting the key at once; the others within the cache duration.
-        authenticator.Forget(key.Hash);
+        authenticator.Invalidate(key.Hash);
         await audit.WriteAsync(actor, AuditActions.ApiKeyRevoked, key.Id, key.OwnerId, null, cancellationToken);
     }
 

@@ -94,8 +94,15 @@ internal sealed class EntityCache(IOptions<OAuthOptions> options) : IDisposable
         Copier<T>.CopyInto(tracked, entity);
     }
 
-    /// <summary>Drops one entry (a client changed on this node).</summary>
-    public void Forget(string key) => _cache.Remove(key);
+    /// <summary>
+    /// Drops one entry (a client changed on this node). The generation moves too, so a value read before the change
+    /// and stored after it is never served.
+    /// </summary>
+    public void Forget(string key)
+    {
+        Interlocked.Increment(ref _generation);
+        _cache.Remove(key);
+    }
 
     /// <summary>Drops everything cached so far (a scope changed: many lists may hold it).</summary>
     public void ForgetAll() => Interlocked.Increment(ref _generation);

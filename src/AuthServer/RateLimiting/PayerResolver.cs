@@ -1,7 +1,7 @@
+using AuthServer.Core;
 using AuthServer.Data;
 using AuthServer.PlatformApi;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
 
 namespace AuthServer.RateLimiting;
@@ -31,10 +31,8 @@ internal sealed record Payer(string LimitKey, string AccountId, string Credentia
 /// </summary>
 internal sealed class PayerResolver(IServiceScopeFactory scopes, IOptions<RateLimitOptions> options) : IDisposable
 {
-    private readonly MemoryCache _cache = new(new MemoryCacheOptions { SizeLimit = 100_000 });
-
-    // Bumped by every Forget: a memo taken before it is stale.
-    private long _generation;
+    // Accounts and clients; every Forget moves its generation, and a memo taken before that is stale too.
+    private readonly NodeCache<object?> _cache = new(sizeLimit: 100_000);
 
     /// <summary>What a node remembers of an account: its limit, and the profile <c>/v1/user/profile</c> returns.</summary>
     /// <param name="LimitKey">The counter its calls are charged to, built once.</param>
@@ -50,7 +48,7 @@ internal sealed class PayerResolver(IServiceScopeFactory scopes, IOptions<RateLi
     public ValueTask<Payer?> ResolveAsync(PlatformCaller caller, CancellationToken cancellationToken)
     {
         if (caller.PayerMemo is { } memo
-            && memo.Generation == Volatile.Read(ref _generation)
+            && memo.Generation == _cache.Generation
             && Environment.TickCount64 < memo.ExpiresAt)
         {
             return ValueTask.FromResult<Payer?>(memo.Payer);
@@ -62,7 +60,7 @@ internal sealed class PayerResolver(IServiceScopeFactory scopes, IOptions<RateLi
     private async ValueTask<Payer?> ResolveAndRememberAsync(PlatformCaller caller, CancellationToken cancellationToken)
     {
         // Read before resolving: a Forget racing with this resolution leaves a memo that is already stale.
-        var generation = Volatile.Read(ref _generation);
+        var generation = _cache.Generation;
         var (payer, expiresAt) = await ResolveUncachedAsync(caller, cancellationToken);
         if (payer is not null && options.Value.PayerCacheDuration > TimeSpan.Zero)
         {
@@ -108,26 +106,19 @@ internal sealed class PayerResolver(IServiceScopeFactory scopes, IOptions<RateLi
     public async ValueTask<UserProfile?> ProfileAsync(string accountId, CancellationToken cancellationToken) =>
         (await AccountAsync(accountId, cancellationToken))?.Profile;
 
-    public void ForgetAccount(string accountId)
-    {
-        _cache.Remove("account:" + accountId);
-        Interlocked.Increment(ref _generation);
-    }
+    public void ForgetAccount(string accountId) => _cache.Invalidate("account:" + accountId);
 
-    public void ForgetClient(string clientId)
-    {
-        _cache.Remove("client:" + clientId);
-        Interlocked.Increment(ref _generation);
-    }
+    public void ForgetClient(string clientId) => _cache.Invalidate("client:" + clientId);
 
     private async ValueTask<AccountLimit?> AccountAsync(string accountId, CancellationToken cancellationToken)
     {
         var cacheKey = "account:" + accountId;
-        if (_cache.TryGetValue(cacheKey, out AccountLimit? cached))
+        if (_cache.TryGet(cacheKey, out var cached))
         {
-            return cached;
+            return (AccountLimit?)cached;
         }
 
+        var generation = _cache.Generation;
         await using var scope = scopes.CreateAsyncScope();
         var context = scope.ServiceProvider.GetRequiredService<AuthDbContext>();
         var account = await context.Users.AsNoTracking()
@@ -142,18 +133,19 @@ internal sealed class PayerResolver(IServiceScopeFactory scopes, IOptions<RateLi
                 options.Value.LimitOf(account.Tier, account.RequestsPerMinute),
                 new UserProfile(account.Id, account.Email, account.DisplayName ?? account.UserName),
                 ExpiresAt());
-        Remember(cacheKey, limit);
+        Remember(cacheKey, limit, generation);
         return limit;
     }
 
     private async ValueTask<ClientBilling> ClientAsync(string clientId, CancellationToken cancellationToken)
     {
         var cacheKey = "client:" + clientId;
-        if (_cache.TryGetValue(cacheKey, out ClientBilling? cached) && cached is not null)
+        if (_cache.TryGet(cacheKey, out var cached) && cached is ClientBilling billed)
         {
-            return cached;
+            return billed;
         }
 
+        var generation = _cache.Generation;
         await using var scope = scopes.CreateAsyncScope();
         var context = scope.ServiceProvider.GetRequiredService<AuthDbContext>();
         var owner = await context.ClientOwners.AsNoTracking()
@@ -171,23 +163,14 @@ internal sealed class PayerResolver(IServiceScopeFactory scopes, IOptions<RateLi
                 null, new AccountLimit(cacheKey, name, options.Value.LimitOf(name, tier?.RequestsPerMinute), null, ExpiresAt()), ExpiresAt());
         }
 
-        Remember(cacheKey, billing);
+        Remember(cacheKey, billing, generation);
         return billing;
     }
 
     private long ExpiresAt() => Environment.TickCount64 + (long)options.Value.PayerCacheDuration.TotalMilliseconds;
 
-    private void Remember(string key, object? value)
-    {
-        if (options.Value.PayerCacheDuration > TimeSpan.Zero)
-        {
-            _cache.Set(key, value, new MemoryCacheEntryOptions
-            {
-                AbsoluteExpirationRelativeToNow = options.Value.PayerCacheDuration,
-                Size = 1,
-            });
-        }
-    }
+    private void Remember(string key, object? value, long generation) =>
+        _cache.Set(key, value, generation, options.Value.PayerCacheDuration);
 
     public void Dispose() => _cache.Dispose();
 }

@@ -1,0 +1,73 @@
+using Microsoft.Extensions.Caching.Memory;
+
+namespace AuthServer.Core;
+
+/// <summary>
+/// What this node remembers of values read from the database, for a short time and within a bounded size, and
+/// forgets at once when the node itself changes them (<see cref="Invalidate"/>). A change made on another node is
+/// seen when the entry expires.
+/// </summary>
+/// <remarks>
+/// Every invalidation moves a generation, and an entry is trusted only while the generation is the one read before
+/// its value was loaded. So an invalidation that lands between a database read and the cache write wins: the value
+/// read before the change is stored, but never served.
+/// </remarks>
+/// <typeparam name="TValue">The value; a <see langword="null"/> one (nothing found) is remembered too.</typeparam>
+internal sealed class NodeCache<TValue>(int sizeLimit) : IDisposable
+{
+    private readonly MemoryCache _entries = new(new MemoryCacheOptions { SizeLimit = sizeLimit });
+    private long _generation;
+
+    private sealed record Entry(TValue Value, long Generation);
+
+    /// <summary>Read it before loading a value, and store the value with it (<see cref="Set"/>).</summary>
+    public long Generation => Interlocked.Read(ref _generation);
+
+    public bool TryGet(string key, out TValue value)
+    {
+        if (_entries.TryGetValue(key, out Entry? entry) && entry!.Generation == Generation)
+        {
+            value = entry.Value;
+            return true;
+        }
+
+        value = default!;
+        return false;
+    }
+
+    /// <param name="key">The entry's key.</param>
+    /// <param name="value">The value loaded.</param>
+    /// <param name="generation">The <see cref="Generation"/> read before the value was loaded.</param>
+    /// <param name="duration">How long the value may be served; zero or less stores nothing.</param>
+    public void Set(string key, TValue value, long generation, TimeSpan duration)
+    {
+        if (duration > TimeSpan.Zero)
+        {
+            _entries.Set(key, new Entry(value, generation), new MemoryCacheEntryOptions { AbsoluteExpirationRelativeToNow = duration, Size = 1 });
+        }
+    }
+
+    /// <summary>The remembered value, or one loaded now and remembered for <paramref name="duration"/>.</summary>
+    public async ValueTask<TValue> GetOrLoadAsync(string key, Func<ValueTask<TValue>> load, TimeSpan duration)
+    {
+        if (TryGet(key, out var value))
+        {
+            return value;
+        }
+
+        var generation = Generation;
+        value = await load();
+        Set(key, value, generation, duration);
+        return value;
+    }
+
+    /// <summary>The value of <paramref name="key"/> changed on this node: it is read again, and so is everything
+    /// loaded while this happened.</summary>
+    public void Invalidate(string key)
+    {
+        Interlocked.Increment(ref _generation);
+        _entries.Remove(key);
+    }
+
+    public void Dispose() => _entries.Dispose();
+}
