@@ -11,7 +11,10 @@ namespace AuthServer.ApiKeys;
 /// Lets <c>/oauth/introspect</c> (RFC 7662) answer for API keys too, so a resource server makes one call for either
 /// kind of credential. A request whose <c>token</c> carries the key prefix is answered here, before OpenIddict (which
 /// knows only its own tokens); every other request goes on to OpenIddict untouched. The caller authenticates exactly
-/// as OpenIddict requires: a confidential client with its secret and the introspection permission.
+/// as OpenIddict requires: a confidential client with its secret and the introspection permission. And, as OpenIddict
+/// answers only a token's audiences, only a resource server the key is for learns about it: a client whose client_id
+/// is the platform's audience (<c>OAuth:Audience</c>) or a resource of one of the key's scopes. Any other client is
+/// told the key is not active (RFC 7662 §2.2).
 /// </summary>
 internal static class ApiKeyIntrospection
 {
@@ -54,8 +57,9 @@ internal static class ApiKeyIntrospection
             return;
         }
 
-        // Inactive keys all look alike (RFC 7662 §2.2): no hint whether the key was unknown, revoked or expired.
-        if (result != ApiKeyCheck.Valid)
+        // Inactive keys all look alike (RFC 7662 §2.2): no hint whether the key was unknown, revoked or expired, nor
+        // whether the caller was simply not one the key is for.
+        if (result != ApiKeyCheck.Valid || !await IsAudienceAsync(context, services, key!))
         {
             await context.Response.WriteAsJsonAsync(new ApiKeyIntrospectionResponse(Active: false));
             return;
@@ -72,6 +76,14 @@ internal static class ApiKeyIntrospection
             TokenType: "api_key",
             Issuer: issuer.AbsoluteUri,
             KeyId: key.Id));
+    }
+
+    private static async Task<bool> IsAudienceAsync(HttpContext context, IServiceProvider services, ApiKeyRecord key)
+    {
+        var caller = ClientCredentials.Read(context.Request, await context.Request.ReadFormAsync(context.RequestAborted))!.Value.ClientId;
+        var audiences = await services.GetRequiredService<IOpenIddictScopeManager>().AudiencesAsync(
+            services.GetRequiredService<IOptions<OAuthOptions>>().Value.Audience, [.. key.Scopes], context.RequestAborted);
+        return audiences.Contains(caller, StringComparer.Ordinal);
     }
 
     private static async Task<bool> IsAuthorizedCallerAsync(

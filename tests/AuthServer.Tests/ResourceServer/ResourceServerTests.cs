@@ -25,6 +25,9 @@ public sealed class LoopbackServers : IAsyncLifetime
 
     public RegisteredClient Service { get; private set; } = null!;
 
+    /// <summary>The platform API as a client of the authority: its client_id is the tokens' audience.</summary>
+    public RegisteredClient ResourceServer { get; private set; } = null!;
+
     public async ValueTask InitializeAsync()
     {
         Authority.UseKestrel(options => options.Listen(IPAddress.Loopback, 0));
@@ -34,6 +37,7 @@ public sealed class LoopbackServers : IAsyncLifetime
         // The resource server introspects as the tokens' audience: its client_id is the API's resource name.
         var resource = await Authority.RegisterAsync(new ClientRegistration(
             "Platform API", [], IsPublic: false, ["read"], GrantTypes: ["client_credentials"], ClientId: "platform-api"));
+        ResourceServer = resource;
         Api = await SampleResourceServer.StartAsync(Issuer, resource.ClientId, resource.ClientSecret!);
         Service = await Authority.RegisterServiceAsync("read", "write");
     }
@@ -76,6 +80,37 @@ public sealed class ResourceServerTests(LoopbackServers servers) : IClassFixture
         using var response = await CallAsync(path, key.Secret);
 
         Assert.Equal(path == "/introspected" ? HttpStatusCode.OK : HttpStatusCode.Unauthorized, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task ApiKey_IntrospectedByAnAppThatIsNotItsAudience_IsInactive_AndTheAppLearnsNothing()
+    {
+        await using var scope = servers.Authority.Services.CreateAsyncScope();
+        var users = scope.ServiceProvider.GetRequiredService<Microsoft.AspNetCore.Identity.UserManager<AuthServer.Data.ApplicationUser>>();
+        var email = OAuthFlow.NewEmail();
+        var owner = new AuthServer.Data.ApplicationUser { UserName = email, Email = email };
+        Assert.True((await users.CreateAsync(owner)).Succeeded);
+        var key = await scope.ServiceProvider.GetRequiredService<AuthServer.ApiKeys.ApiKeyService>()
+            .CreateAsync(owner.Id, "rs", ["read"], null, owner.Id, CancellationToken.None);
+
+        // A confidential app (as developers register on the dashboard) may introspect, but is no resource server.
+        var app = await servers.Authority.RegisterAsync(new ClientRegistration("Some App", [new Uri("https://app.example/cb")], IsPublic: false, ["openid", "read"]));
+        var answers = new Dictionary<string, string>();
+        foreach (var caller in new[] { app, servers.ResourceServer })
+        {
+            using var http = new HttpClient { BaseAddress = servers.Issuer };
+            using var request = new HttpRequestMessage(HttpMethod.Post, "oauth/introspect")
+            {
+                Headers = { Authorization = OAuthFlow.Basic(caller) },
+                Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["token"] = key.Secret }),
+            };
+            using var response = await http.SendAsync(request);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            answers[caller.ClientId] = await response.Content.ReadAsStringAsync();
+        }
+
+        Assert.Equal("""{"active":false}""", answers[app.ClientId]);
+        Assert.Contains(owner.Id, answers["platform-api"], StringComparison.Ordinal);
     }
 
     [Theory]
