@@ -77,6 +77,8 @@ internal sealed class Harness(BenchSettings settings) : IDisposable
         ["Database__Provider"] = settings.SqlServer is null ? "Sqlite" : "SqlServer",
         ["Database__ConnectionString"] = settings.SqlServer ?? $"Data Source={Path.Combine(settings.OutDirectory, $"bench-{stamp}.db")}",
         ["OAuth__Issuer"] = $"https://127.0.0.1:{port}/",
+        // Outside Development the key ring must be encrypted at rest (README, production notes).
+        ["DataProtection__CertificatePath"] = KeyRingCertificate(),
         ["Transport__UseForwardedHeaders"] = "true",
         ["Transport__KnownProxies__0"] = "127.0.0.1",
         // All load comes from one address: the per-address failure limits would otherwise stop a run that goes wrong
@@ -85,6 +87,23 @@ internal sealed class Harness(BenchSettings settings) : IDisposable
         ["RateLimits__KeyFailuresPerMinute"] = "1000000",
         ["RateLimits__SignInFailuresPerMinute"] = "1000000",
     };
+
+    /// <summary>A self-signed certificate for the server's key ring, made once in the output folder.</summary>
+    private string KeyRingCertificate()
+    {
+        var path = Path.Combine(settings.OutDirectory, "keyring.pfx");
+        if (!File.Exists(path))
+        {
+            using var rsa = System.Security.Cryptography.RSA.Create(2048);
+            var request = new System.Security.Cryptography.X509Certificates.CertificateRequest(
+                "CN=bench key ring", rsa, System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
+            using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddYears(1));
+            Directory.CreateDirectory(settings.OutDirectory);
+            File.WriteAllBytes(path, certificate.Export(System.Security.Cryptography.X509Certificates.X509ContentType.Pfx));
+        }
+
+        return path;
+    }
 
     private async Task MeasureAsync(ServerProcess ours, Dictionary<string, string> environment)
     {
