@@ -70,6 +70,27 @@ public class AuthServerFactory : WebApplicationFactory<Program>
     public Task<RegisteredClient> RegisterServiceAsync(params string[] scopes) =>
         RegisterAsync(new ClientRegistration("Service", [], IsPublic: false, scopes, GrantTypes: ["client_credentials"]));
 
+    /// <summary>
+    /// The platform API as a resource server: a confidential client whose client_id is the tokens' audience
+    /// (<c>OAuth:Audience</c>), so it may introspect the platform's tokens and API keys. Registered once per host.
+    /// </summary>
+    public async Task<RegisteredClient> ResourceServerAsync()
+    {
+        await _resourceServerLock.WaitAsync();
+        try
+        {
+            return _resourceServer ??= await RegisterAsync(new ClientRegistration(
+                "Platform API", [], IsPublic: false, ["read"], GrantTypes: ["client_credentials"], ClientId: "platform-api"));
+        }
+        finally
+        {
+            _resourceServerLock.Release();
+        }
+    }
+
+    private readonly SemaphoreSlim _resourceServerLock = new(1, 1);
+    private RegisteredClient? _resourceServer;
+
     /// <summary>An HTTP client carrying the token of a freshly registered admin client (scope <c>admin</c>).</summary>
     public async Task<HttpClient> CreateAdminClientAsync()
     {
@@ -89,6 +110,7 @@ public class AuthServerFactory : WebApplicationFactory<Program>
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);
+        _resourceServerLock.Dispose();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
     }
 }

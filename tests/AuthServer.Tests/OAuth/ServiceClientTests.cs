@@ -133,8 +133,7 @@ public sealed class ServiceClientTests(AuthServerFactory factory) : IClassFixtur
         browser.Dispose();
 
         // The platform API's own resource server, recognised as the tokens' audience by its client_id.
-        var resourceServer = await factory.RegisterAsync(new ClientRegistration(
-            "Platform API", [], IsPublic: false, ["read"], GrantTypes: ["client_credentials"], ClientId: "platform-api"));
+        var resourceServer = await factory.ResourceServerAsync();
         using var api = factory.CreateApiClient();
 
         using var answer = await IntrospectAsync(api, resourceServer, tokens.AccessToken);
@@ -192,7 +191,7 @@ public sealed class ServiceClientTests(AuthServerFactory factory) : IClassFixtur
     {
         using var developer = await OAuthFlow.SignedUpBrowserAsync(factory);
         var key = await Dashboard.CreateKeyAsync(developer, "introspected", ["read", "write"]);
-        var resourceServer = await factory.RegisterServiceAsync("read");
+        var resourceServer = await factory.ResourceServerAsync();
         using var api = factory.CreateApiClient();
 
         using var answer = await IntrospectAsync(api, resourceServer, key);
