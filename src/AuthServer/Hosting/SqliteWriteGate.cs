@@ -17,9 +17,9 @@ namespace AuthServer.Hosting;
 /// process crash or restart loses nothing, only a power cut can lose the last commits) and a native busy timeout,
 /// for writers in other processes (the CLI beside a running server).</item>
 /// </list>
-/// A transaction holds the gate from its start until it ends or its connection closes; a statement outside a
-/// transaction holds it while it runs. A write that waits longer than <see cref="MaxWait"/> fails as a database
-/// timeout (so a fault shows as 503, never as a hang).
+/// A transaction holds the gate from its start until it ends or its connection closes; a writing statement outside a
+/// transaction holds it while it runs (which statements write, EF Core says: see <see cref="IsWrite"/>). A write
+/// that waits longer than <see cref="MaxWait"/> fails as a database timeout (so a fault shows as 503, never a hang).
 /// </summary>
 internal sealed class SqliteWriteGate : DbCommandInterceptor, IDbConnectionInterceptor, ITransactionEndInterceptor, IDisposable
 {
@@ -67,29 +67,46 @@ internal sealed class SqliteWriteGate : DbCommandInterceptor, IDbConnectionInter
 
     // ---- transactions ----
 
+    // The gate is taken before BEGIN (Microsoft.Data.Sqlite begins IMMEDIATE, which takes SQLite's write lock), and
+    // the gate begins the transaction itself so that a BEGIN that fails (a cancelled request) gives the gate back.
     public InterceptionResult<DbTransaction> TransactionStarting(
         DbConnection connection, TransactionStartingEventData eventData, InterceptionResult<DbTransaction> result)
     {
-        if (connection is SqliteConnection)
+        if (connection is not SqliteConnection)
         {
-            Enter();
-            _transactions[eventData.ConnectionId] = 0;
+            return result;
         }
 
-        return result;
+        Enter();
+        return Begin(connection, eventData);
     }
 
     public async ValueTask<InterceptionResult<DbTransaction>> TransactionStartingAsync(
         DbConnection connection, TransactionStartingEventData eventData, InterceptionResult<DbTransaction> result,
         CancellationToken cancellationToken = default)
     {
-        if (connection is SqliteConnection)
+        if (connection is not SqliteConnection)
         {
-            await EnterAsync(cancellationToken);
-            _transactions[eventData.ConnectionId] = 0;
+            return result;
         }
 
-        return result;
+        await EnterAsync(cancellationToken);
+        return Begin(connection, eventData);
+    }
+
+    private InterceptionResult<DbTransaction> Begin(DbConnection connection, TransactionStartingEventData eventData)
+    {
+        try
+        {
+            var transaction = connection.BeginTransaction(eventData.IsolationLevel);
+            _transactions[eventData.ConnectionId] = 0;
+            return InterceptionResult<DbTransaction>.SuppressWithResult(transaction);
+        }
+        catch
+        {
+            _gate.Release();
+            throw;
+        }
     }
 
     // Committed, rolled back or failed: the transaction no longer holds the gate.
@@ -194,16 +211,17 @@ internal sealed class SqliteWriteGate : DbCommandInterceptor, IDbConnectionInter
         }
     }
 
-    private bool IsWrite(DbCommand command, CommandEventData eventData)
-    {
-        if (command.Connection is not SqliteConnection || command.Transaction is not null || _transactions.ContainsKey(eventData.ConnectionId))
-        {
-            return false;
-        }
-
-        var text = command.CommandText.AsSpan().TrimStart();
-        return !text.StartsWith("SELECT", StringComparison.OrdinalIgnoreCase) && !text.StartsWith("PRAGMA", StringComparison.OrdinalIgnoreCase);
-    }
+    /// <summary>
+    /// A statement that writes, outside a transaction, as the code that issued it says (EF Core's
+    /// <see cref="CommandSource"/>): SaveChanges, a bulk update or delete, raw SQL executed for its effect, a migration.
+    /// Queries never take the gate.
+    /// </summary>
+    private bool IsWrite(DbCommand command, CommandEventData eventData) =>
+        command.Connection is SqliteConnection
+        && command.Transaction is null
+        && !_transactions.ContainsKey(eventData.ConnectionId)
+        && eventData.CommandSource is CommandSource.SaveChanges or CommandSource.ExecuteUpdate or CommandSource.ExecuteDelete
+            or CommandSource.ExecuteSqlRaw or CommandSource.Migrations;
 
     public void Dispose() => _gate.Dispose();
 
