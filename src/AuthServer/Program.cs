@@ -4,11 +4,13 @@ using AuthServer.ApiKeys;
 using AuthServer.Audit;
 using AuthServer.Cli;
 using AuthServer.Clients;
+using AuthServer.Core;
 using AuthServer.Health;
 using AuthServer.Hosting;
 using AuthServer.OAuth;
 using AuthServer.PlatformApi;
 using AuthServer.RateLimiting;
+using AuthServer.Usage;
 using Microsoft.Extensions.Options;
 
 // A verb (`migrate`, `users create`, `clients create`) runs the command line against the same services; without
@@ -27,17 +29,20 @@ if (cliMode)
     builder.Logging.ForCommandLine();
 }
 
-builder.Services.AddDatabase();
-builder.Services.AddAccounts();
-builder.Services.AddOAuth(builder.Configuration, builder.Environment);
-builder.Services.AddClients();
-builder.Services.AddAudit();
-builder.Services.AddApiKeys();
-builder.Services.AddAdmin();
-builder.Services.AddPlatformApi();
-builder.Services.AddRateLimits(builder.Configuration);
-builder.Services.AddHealth();
-builder.Services.AddTransport();
+// Each feature registers itself; a feature uses only the ones above it here (docs/architecture.md draws the graph).
+builder.AddDatabase();
+builder.AddCaching();
+builder.AddTransport();
+builder.AddHealth();
+builder.AddAudit();
+builder.AddRateLimits();
+builder.AddUsage();
+builder.AddApiKeys();
+builder.AddAccounts();
+builder.AddOAuth();
+builder.AddClients();
+builder.AddPlatformApi();
+builder.AddAdmin();
 
 var app = builder.Build();
 
@@ -50,29 +55,30 @@ try
         return await CommandLine.RunAsync(app.Services, args);
     }
 
+    // The order matters, and this is the one place it is said:
+    // 1. Transport first: forwarded headers make a proxied request HTTPS with the caller's address, which everything
+    //    after relies on (the HTTPS requirement, failure limits per address, the issuer).
+    // 2. The platform API (/v1) is the hot path and has a pipeline of its own: routing, its gate (credential, scopes,
+    //    rate limit, usage) and its endpoints. Nothing below runs for it.
+    // 3. Security headers on every page and OAuth answer, error pages included; then the status code pages of the
+    //    interactive paths, which re-execute, so they precede routing; then static files.
+    // 4. Routing, then the admin API's error shape for requests it cannot read.
+    // 5. The OAuth endpoints' own middleware (faults, request limits, client failure limits, introspection of API keys)
+    //    before authentication, since OpenIddict answers its endpoints inside the authentication middleware.
+    // 6. Authentication and authorization, then the endpoints: pages, the OAuth controller, the admin API, health.
     app.UseTransport();
-
-    // The platform API (/v1) is the hot path and has a pipeline of its own, with its own endpoints: routing, its gate
-    // (authenticates the bearer credential, checks the endpoint's scopes, applies the rate limit), the endpoint.
-    // Nothing that only pages and the OAuth endpoints need runs for it (status code pages, static files, the OAuth
-    // request limits, the session cookie, OpenIddict's per-request endpoint dispatch, the authorization middleware).
     app.MapWhen(context => PlatformApiExtensions.IsPlatformApi(context.Request.Path), api => api.UsePlatformApi());
-
     app.UseSecurityHeaders();
     app.UseOAuthErrorPages();
-    app.UseOAuthFaults();
     app.UseStaticFiles();
     app.UseRouting();
     app.UseAdminErrors();
-    app.UseOAuthRequestLimits();
-    app.UseTokenFailureLimits();
-    app.UseApiKeyIntrospection();
-    app.UseIntrospectionCache();
+    app.UseOAuth();
     app.UseAuthentication();
     app.UseAuthorization();
 
     app.MapAccountPages();
-    app.MapOAuthEndpoints();
+    app.MapOAuth();
     app.MapAdmin();
     app.MapHealth();
 

@@ -10,7 +10,7 @@ namespace AuthServer.Accounts;
 /// <summary>
 /// Sets the rate-limit tier of an account, or of a client registered by an admin (which pays for itself); admins do
 /// this through the admin API or the CLI. The change applies on this node at once and on the others within
-/// <see cref="RateLimitOptions.PayerCacheDuration"/>.
+/// <see cref="Core.CachingOptions.Payers"/>.
 /// </summary>
 internal sealed class AccountTierService(
     UserManager<ApplicationUser> users,

@@ -1,3 +1,4 @@
+using AuthServer.Core;
 using AuthServer.Data;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc;
@@ -9,12 +10,11 @@ namespace AuthServer.Accounts;
 internal static class AccountsExtensions
 {
     public const string AdminRole = "admin";
-    public const string LoginPath = "/account/login";
-    public const string LogoutPath = "/account/logout";
     public const string SessionCookie = "authserver.session";
 
-    public static IServiceCollection AddAccounts(this IServiceCollection services)
+    public static IHostApplicationBuilder AddAccounts(this IHostApplicationBuilder builder)
     {
+        var services = builder.Services;
         services.AddOptions<AccountsOptions>()
             .BindConfiguration(AccountsOptions.SectionName)
             .ValidateDataAnnotations()
@@ -32,7 +32,6 @@ internal static class AccountsExtensions
                 options.Lockout.AllowedForNewUsers = true;
             })
             .AddEntityFrameworkStores<AuthDbContext>()
-            .AddUserStore<AccountUserStore>()
             .AddDefaultTokenProviders();
 
         // Options that come from configuration are applied on top of the fixed choices above.
@@ -48,9 +47,9 @@ internal static class AccountsExtensions
             options.Cookie.Name = SessionCookie;
             options.Cookie.HttpOnly = true;
             options.Cookie.SameSite = SameSiteMode.Lax;
-            options.LoginPath = LoginPath;
-            options.LogoutPath = LogoutPath;
-            options.AccessDeniedPath = "/account/denied";
+            options.LoginPath = Routes.SignIn;
+            options.LogoutPath = Routes.SignOut;
+            options.AccessDeniedPath = Routes.Denied;
             options.SlidingExpiration = true;
 
             // APIs answer with a status code; only pages redirect to the sign-in page.
@@ -67,7 +66,7 @@ internal static class AccountsExtensions
         services.AddAntiforgery(options => options.Cookie.Name = "authserver.antiforgery");
         services.AddRazorPages();
         services.AddControllersWithViews(options => options.Filters.Add(new AutoValidateAntiforgeryTokenAttribute()));
-        return services;
+        return builder;
     }
 
     public static IEndpointRouteBuilder MapAccountPages(this IEndpointRouteBuilder endpoints)
@@ -76,18 +75,16 @@ internal static class AccountsExtensions
         return endpoints;
     }
 
+    /// <summary>The admin API answers with a status code and its error shape; only pages redirect to sign in.</summary>
     private static Task RedirectOrStatus(
         Microsoft.AspNetCore.Authentication.RedirectContext<Microsoft.AspNetCore.Authentication.Cookies.CookieAuthenticationOptions> context,
         int status)
     {
-        if (context.Request.Path.StartsWithSegments("/admin", StringComparison.OrdinalIgnoreCase)
-            || context.Request.Path.StartsWithSegments("/v1", StringComparison.OrdinalIgnoreCase))
+        if (Routes.IsUnder(context.Request.Path, Routes.Admin))
         {
             return status == StatusCodes.Status403Forbidden
-                ? PlatformApi.PlatformErrors.WriteAsync(
-                    context.HttpContext, status, PlatformApi.PlatformErrors.InsufficientScope, "This requires the admin role.", ["admin"])
-                : PlatformApi.PlatformErrors.WriteAsync(
-                    context.HttpContext, status, PlatformApi.PlatformErrors.InvalidToken, "Authentication is required.");
+                ? OAuthErrors.WriteAsync(context.HttpContext, status, OAuthErrors.InsufficientScope, "This requires the admin role.", PlatformScopes.Admin)
+                : OAuthErrors.WriteAsync(context.HttpContext, status, OAuthErrors.InvalidToken, "Authentication is required.");
         }
 
         context.Response.Redirect(context.RedirectUri);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using AuthServer.Accounts;
 using AuthServer.ApiKeys;
+using AuthServer.Core;
 using AuthServer.PlatformApi;
 using AuthServer.Usage;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -21,10 +22,11 @@ internal static class AdminExtensions
 {
     public const string Scheme = "Admin";
     public const string Policy = "admin";
-    public const string AdminScope = AuthServer.OAuth.PlatformScopes.Admin;
+    public const string AdminScope = PlatformScopes.Admin;
 
-    public static IServiceCollection AddAdmin(this IServiceCollection services)
+    public static IHostApplicationBuilder AddAdmin(this IHostApplicationBuilder builder)
     {
+        var services = builder.Services;
         // A request with an Authorization header is an API client; one with the session cookie is a person.
         services.AddAuthentication().AddPolicyScheme(Scheme, "Admin API", options =>
             options.ForwardDefaultSelector = context =>
@@ -41,7 +43,7 @@ internal static class AdminExtensions
             .AddAuthenticationSchemes(Scheme)
             .RequireAuthenticatedUser()
             .RequireAssertion(context => IsAdmin(context.User)));
-        return services;
+        return builder;
     }
 
     /// <summary>The role counts only for a session cookie; the scope only for an access token (never an API key).</summary>
@@ -56,7 +58,7 @@ internal static class AdminExtensions
 
     public static IEndpointRouteBuilder MapAdmin(this IEndpointRouteBuilder endpoints)
     {
-        var admin = endpoints.MapGroup("/admin").RequireAuthorization(Policy).WithTags("Admin").WithMetadata(AdminApiEndpoint.Instance);
+        var admin = endpoints.MapGroup(Routes.Admin).RequireAuthorization(Policy).WithTags("Admin").WithMetadata(AdminApiEndpoint.Instance);
 
         admin.MapGet("/accounts/{accountId}/keys", async (string accountId, ApiKeyService keys, CancellationToken cancellationToken) =>
             TypedResults.Ok(await keys.ListAsync(accountId, cancellationToken)));

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using AuthServer.Audit;
 using AuthServer.Clients;
+using AuthServer.Core;
 using Microsoft.AspNetCore.Http.HttpResults;
 using OpenIddict.Abstractions;
 using static OpenIddict.Abstractions.OpenIddictConstants;
@@ -51,7 +52,7 @@ internal static class ClientsAdminApi
                 ClientSecretExpiresAt = created.ClientSecret is null ? null : 0,
                 ClientIdIssuedAt = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
             };
-            return TypedResults.Created($"/admin/clients/{created.ClientId}", response);
+            return TypedResults.Created($"{Routes.Admin}/clients/{created.ClientId}", response);
         }
         catch (ClientRegistrationException exception)
         {
@@ -187,7 +188,7 @@ internal static class ClientsAdminApi
             IsPublic: method == "none",
             metadata.Scope?.Split(' ', StringSplitOptions.RemoveEmptyEntries) is { Length: > 0 } scopes
                 ? scopes
-                : grants.Contains(GrantTypes.AuthorizationCode) ? ClientRegistrar.DefaultScopes : [AuthServer.OAuth.PlatformScopes.Read],
+                : grants.Contains(GrantTypes.AuthorizationCode) ? ClientRegistrar.DefaultScopes : [PlatformScopes.Read],
             [.. (metadata.PostLogoutRedirectUris ?? []).Select(value => new Uri(value))],
             grants);
     }

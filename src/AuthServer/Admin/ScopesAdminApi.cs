@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using AuthServer.Audit;
+using AuthServer.Core;
 using AuthServer.OAuth;
 using Microsoft.AspNetCore.Http.HttpResults;
 using OpenIddict.Abstractions;
@@ -40,7 +41,7 @@ internal static class ScopesAdminApi
         Apply(descriptor, request);
         await scopes.CreateAsync(descriptor, cancellationToken);
         await audit.WriteAsync(AdminExtensions.Actor(context), "scope.created", request.Name, null, request, cancellationToken);
-        return TypedResults.Created($"/admin/scopes/{request.Name}", Describe(descriptor));
+        return TypedResults.Created($"{Routes.Admin}/scopes/{request.Name}", Describe(descriptor));
     }
 
     private static async Task<Ok<List<ScopeResponse>>> ListAsync(IOpenIddictScopeManager scopes, CancellationToken cancellationToken)

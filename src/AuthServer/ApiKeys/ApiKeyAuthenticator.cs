@@ -29,7 +29,7 @@ internal enum ApiKeyCheck
 internal sealed class ApiKeyAuthenticator(
     IServiceScopeFactory scopes,
     ApiKeyUsageRecorder usage,
-    IOptions<ApiKeyOptions> options,
+    IOptions<CachingOptions> caching,
     TimeProvider clock,
     ILogger<ApiKeyAuthenticator> logger) : IDisposable
 {
@@ -52,7 +52,7 @@ internal sealed class ApiKeyAuthenticator(
         ApiKeyRecord record;
         try
         {
-            record = await _cache.GetOrLoadAsync(hash, async () => await LoadAsync(hash, cancellationToken) ?? Unknown, options.Value.CacheDuration);
+            record = await _cache.GetOrLoadAsync(hash, async () => await LoadAsync(hash, cancellationToken) ?? Unknown, caching.Value.ApiKeys);
         }
         catch (Exception exception) when (DatabaseFailures.IsDatabaseFailure(exception))
         {

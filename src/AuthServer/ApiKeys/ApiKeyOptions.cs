@@ -22,11 +22,6 @@ public sealed class ApiKeyOptions
     [Range(typeof(TimeSpan), "00:00:00", "7.00:00:00")]
     public TimeSpan MaxRollGracePeriod { get; set; } = TimeSpan.FromDays(7);
 
-    /// <summary>How long a node trusts a key it has looked up before asking the database again. A revocation made
-    /// on another node takes effect within this time; on the node that revoked, at once.</summary>
-    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
-    public TimeSpan CacheDuration { get; set; } = TimeSpan.FromSeconds(5);
-
     /// <summary>Most keys one account may hold (active or not yet cleaned up).</summary>
     [Range(1, 1000)]
     public int MaxKeysPerAccount { get; set; } = 50;

@@ -1,7 +1,6 @@
 using AuthServer.Audit;
 using AuthServer.Core;
 using AuthServer.Data;
-using AuthServer.OAuth;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 

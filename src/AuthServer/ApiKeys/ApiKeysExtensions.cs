@@ -2,8 +2,9 @@ namespace AuthServer.ApiKeys;
 
 internal static class ApiKeysExtensions
 {
-    public static IServiceCollection AddApiKeys(this IServiceCollection services)
+    public static IHostApplicationBuilder AddApiKeys(this IHostApplicationBuilder builder)
     {
+        var services = builder.Services;
         services.AddOptions<ApiKeyOptions>()
             .BindConfiguration(ApiKeyOptions.SectionName)
             .ValidateDataAnnotations()
@@ -16,6 +17,6 @@ internal static class ApiKeysExtensions
         services.AddHostedService(provider => provider.GetRequiredService<ApiKeyUsageRecorder>());
         services.AddSingleton<ApiKeyAuthenticator>();
         services.AddScoped<ApiKeyService>();
-        return services;
+        return builder;
     }
 }

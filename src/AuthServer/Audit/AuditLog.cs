@@ -33,10 +33,11 @@ internal static class AuditActions
 
 internal static class AuditExtensions
 {
-    public static IServiceCollection AddAudit(this IServiceCollection services)
+    public static IHostApplicationBuilder AddAudit(this IHostApplicationBuilder builder)
     {
+        var services = builder.Services;
         services.AddHttpContextAccessor();
         services.AddScoped<AuditLog>();
-        return services;
+        return builder;
     }
 }

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using AuthServer.Accounts;
 using AuthServer.Clients;
+using AuthServer.Core;
 using AuthServer.Data;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
@@ -187,7 +188,7 @@ internal static class CommandLine
                 }
 
                 grantTypes = ["client_credentials"];
-                requested = [.. requested.Append(AuthServer.OAuth.PlatformScopes.Admin).Distinct(StringComparer.Ordinal)];
+                requested = [.. requested.Append(PlatformScopes.Admin).Distinct(StringComparer.Ordinal)];
             }
 
             var clientCredentialsOnly = grantTypes.Count > 0 && !grantTypes.Contains("authorization_code");
@@ -196,7 +197,7 @@ internal static class CommandLine
                 uris,
                 parsed.GetValue(isPublic),
                 requested.Count > 0 ? requested
-                    : clientCredentialsOnly ? [AuthServer.OAuth.PlatformScopes.Read] : ClientRegistrar.DefaultScopes,
+                    : clientCredentialsOnly ? [PlatformScopes.Read] : ClientRegistrar.DefaultScopes,
                 GrantTypes: grantTypes,
                 ClientId: parsed.GetValue(clientId));
 

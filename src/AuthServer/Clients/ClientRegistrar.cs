@@ -258,8 +258,9 @@ internal static class RedirectUriRules
 
 internal static class ClientsExtensions
 {
-    public static IServiceCollection AddClients(this IServiceCollection services)
+    public static IHostApplicationBuilder AddClients(this IHostApplicationBuilder builder)
     {
+        var services = builder.Services;
         services.AddScoped<ClientRegistrar>();
         services.AddScoped<ClientSecretRotator>();
         services.AddScoped<DeveloperApps>();
@@ -267,6 +268,6 @@ internal static class ClientsExtensions
         // The admin API rotates secrets through the replaced manager itself.
         services.AddScoped(provider => (ClientApplicationManager)provider.GetRequiredService<
             OpenIddict.Core.OpenIddictApplicationManager<OpenIddict.EntityFrameworkCore.Models.OpenIddictEntityFrameworkCoreApplication>>());
-        return services;
+        return builder;
     }
 }

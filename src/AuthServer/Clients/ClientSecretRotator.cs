@@ -1,4 +1,5 @@
 using System.Text.Json;
+using AuthServer.OAuth;
 using OpenIddict.Abstractions;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 

@@ -69,5 +69,8 @@ internal sealed class NodeCache<TValue>(int sizeLimit) : IDisposable
         _entries.Remove(key);
     }
 
+    /// <summary>Many entries may hold what changed (a scope, listed in many lists): nothing read before is served.</summary>
+    public void InvalidateAll() => Interlocked.Increment(ref _generation);
+
     public void Dispose() => _entries.Dispose();
 }

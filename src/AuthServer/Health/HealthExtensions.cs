@@ -1,3 +1,4 @@
+using AuthServer.Core;
 using AuthServer.Data;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -9,16 +10,17 @@ internal static class HealthExtensions
 {
     public const string ReadyTag = "ready";
 
-    public static IServiceCollection AddHealth(this IServiceCollection services)
+    public static IHostApplicationBuilder AddHealth(this IHostApplicationBuilder builder)
     {
+        var services = builder.Services;
         services.AddHealthChecks().AddDbContextCheck<AuthDbContext>("database", tags: [ReadyTag]);
-        return services;
+        return builder;
     }
 
     public static IEndpointRouteBuilder MapHealth(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
-        endpoints.MapHealthChecks("/readyz", new HealthCheckOptions
+        endpoints.MapHealthChecks(Routes.Healthz, new HealthCheckOptions { Predicate = _ => false });
+        endpoints.MapHealthChecks(Routes.Readyz, new HealthCheckOptions
         {
             Predicate = check => check.Tags.Contains(ReadyTag),
             ResultStatusCodes =
@@ -33,5 +35,5 @@ internal static class HealthExtensions
 
     /// <summary>Load balancers probe over plain HTTP on the internal network; these paths reveal nothing.</summary>
     public static bool IsProbe(PathString path) =>
-        path.Equals("/healthz", StringComparison.Ordinal) || path.Equals("/readyz", StringComparison.Ordinal);
+        path.Equals(Routes.Healthz, StringComparison.Ordinal) || path.Equals(Routes.Readyz, StringComparison.Ordinal);
 }

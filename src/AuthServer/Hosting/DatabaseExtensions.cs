@@ -13,8 +13,9 @@ internal static class DatabaseExtensions
     public const string SqlServerMigrationsAssembly = "AuthServer.Migrations.SqlServer";
     private const string DefaultSqliteConnectionString = "Data Source=data/authserver.db";
 
-    public static IServiceCollection AddDatabase(this IServiceCollection services)
+    public static IHostApplicationBuilder AddDatabase(this IHostApplicationBuilder builder)
     {
+        var services = builder.Services;
         services.AddOptions<DatabaseOptions>()
             .BindConfiguration(DatabaseOptions.SectionName)
             .Validate(
@@ -51,7 +52,7 @@ internal static class DatabaseExtensions
             options.AddInterceptors(provider.GetServices<IInterceptor>());
         });
 
-        return services;
+        return builder;
     }
 
     /// <summary>Applies migrations where configured and puts a SQLite database in WAL mode.</summary>

@@ -13,8 +13,9 @@ namespace AuthServer.Hosting;
 /// </summary>
 internal static class TransportExtensions
 {
-    public static IServiceCollection AddTransport(this IServiceCollection services)
+    public static IHostApplicationBuilder AddTransport(this IHostApplicationBuilder builder)
     {
+        var services = builder.Services;
         services.AddOptions<TransportOptions>()
             .BindConfiguration(TransportOptions.SectionName)
             .ValidateDataAnnotations()
@@ -34,7 +35,7 @@ internal static class TransportExtensions
 
         services.AddOptions<HstsOptions>().Configure<IOptions<TransportOptions>>(
             (hsts, transport) => hsts.MaxAge = transport.Value.HstsMaxAge);
-        return services;
+        return builder;
     }
 
     public static WebApplication UseTransport(this WebApplication app)

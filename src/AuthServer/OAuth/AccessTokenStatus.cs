@@ -1,3 +1,4 @@
+using AuthServer.Core;
 using AuthServer.Data;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -12,19 +13,19 @@ namespace AuthServer.OAuth;
 /// token whose signature and lifetime check out; resource servers elsewhere ask through introspection.
 /// </summary>
 /// <remarks>
-/// Callers remember an answer for <see cref="OAuthOptions.TokenStatusCacheDuration"/> and only while
+/// Callers remember an answer for <see cref="CachingOptions.TokenStatus"/> and only while
 /// <see cref="Generation"/> is the one they read before asking: every revocation or deletion made on this node
 /// (<see cref="Changed"/>) moves it, so such a change is seen by the next call here, even one whose database read
 /// was already under way. A change made on another node is seen within the cache duration.
 /// </remarks>
-internal sealed class AccessTokenStatus(IServiceScopeFactory scopes, IOptions<OAuthOptions> options)
+internal sealed class AccessTokenStatus(IServiceScopeFactory scopes, IOptions<CachingOptions> caching)
 {
     private long _generation;
 
     /// <summary>Moves with every change on this node that can end a token.</summary>
     public long Generation => Interlocked.Read(ref _generation);
 
-    public TimeSpan CacheDuration => options.Value.TokenStatusCacheDuration;
+    public TimeSpan CacheDuration => caching.Value.TokenStatus;
 
     /// <summary>A token or authorization was revoked or deleted here: answers given before are no longer trusted.</summary>
     public void Changed() => Interlocked.Increment(ref _generation);

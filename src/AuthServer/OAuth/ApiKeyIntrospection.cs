@@ -1,11 +1,12 @@
 using System.Text.Json.Serialization;
-using AuthServer.OAuth;
+using AuthServer.ApiKeys;
+using AuthServer.Core;
 using Microsoft.Extensions.Options;
 using OpenIddict.Abstractions;
 using OpenIddict.Server;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 
-namespace AuthServer.ApiKeys;
+namespace AuthServer.OAuth;
 
 /// <summary>
 /// Lets <c>/oauth/introspect</c> (RFC 7662) answer for API keys too, so a resource server makes one call for either
@@ -21,7 +22,7 @@ internal static class ApiKeyIntrospection
     public static IApplicationBuilder UseApiKeyIntrospection(this IApplicationBuilder app) =>
         app.UseWhen(
             context => HttpMethods.IsPost(context.Request.Method)
-                && context.Request.Path.Equals(OAuthServerExtensions.IntrospectionPath, StringComparison.OrdinalIgnoreCase)
+                && context.Request.Path.Equals(Routes.Introspect, StringComparison.OrdinalIgnoreCase)
                 && context.Request.HasFormContentType,
             branch => branch.Use(async (context, next) =>
             {
@@ -51,9 +52,7 @@ internal static class ApiKeyIntrospection
         var (result, key) = await services.GetRequiredService<ApiKeyAuthenticator>().CheckAsync(token, context.RequestAborted);
         if (result == ApiKeyCheck.Unavailable)
         {
-            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
-            context.Response.Headers.RetryAfter = "5";
-            await context.Response.WriteAsJsonAsync(new OAuthError("temporarily_unavailable", "Try again shortly."));
+            await OAuthErrors.WriteUnavailableAsync(context, "Try again shortly.");
             return;
         }
 

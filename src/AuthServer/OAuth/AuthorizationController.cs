@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Security.Claims;
+using AuthServer.Core;
 using AuthServer.Data;
 using Microsoft.AspNetCore;
 using Microsoft.AspNetCore.Authentication;
@@ -26,9 +27,10 @@ public sealed class AuthorizationController(
     IOpenIddictScopeManager scopeManager,
     SignInManager<ApplicationUser> signIn,
     UserManager<ApplicationUser> users,
-    IOptions<OAuthOptions> oauth) : Controller
+    IOptions<OAuthOptions> oauth,
+    TimeProvider clock) : Controller
 {
-    [HttpGet("~/oauth/authorize"), HttpPost("~/oauth/authorize")]
+    [HttpGet("~" + Routes.Authorize), HttpPost("~" + Routes.Authorize)]
     [IgnoreAntiforgeryToken]
     public async Task<IActionResult> Authorize()
     {
@@ -43,7 +45,7 @@ public sealed class AuthorizationController(
         var session = await HttpContext.AuthenticateAsync(IdentityConstants.ApplicationScheme);
         if (!session.Succeeded || request.HasPromptValue(PromptValues.Login) ||
             (request.MaxAge is not null && session.Properties?.IssuedUtc is not null &&
-             DateTimeOffset.UtcNow - session.Properties.IssuedUtc > TimeSpan.FromSeconds(request.MaxAge.Value)))
+             clock.GetUtcNow() - session.Properties.IssuedUtc > TimeSpan.FromSeconds(request.MaxAge.Value)))
         {
             if (request.HasPromptValue(PromptValues.None))
             {
@@ -112,7 +114,7 @@ public sealed class AuthorizationController(
     }
 
     [Authorize, FormValueRequired("submit.Accept")]
-    [HttpPost("~/oauth/authorize"), ValidateAntiForgeryToken]
+    [HttpPost("~" + Routes.Authorize), ValidateAntiForgeryToken]
     public async Task<IActionResult> Accept()
     {
         var request = HttpContext.GetOpenIddictServerRequest();
@@ -140,13 +142,13 @@ public sealed class AuthorizationController(
 
     /// <summary>The user said no: OpenIddict redirects back with <c>access_denied</c>, <c>state</c> and <c>iss</c>.</summary>
     [Authorize, FormValueRequired("submit.Deny")]
-    [HttpPost("~/oauth/authorize"), ValidateAntiForgeryToken]
+    [HttpPost("~" + Routes.Authorize), ValidateAntiForgeryToken]
     public IActionResult Deny() => Forbid(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
 
-    [HttpGet("~/oauth/logout")]
+    [HttpGet("~" + Routes.Logout)]
     public IActionResult Logout() => View(new LogoutViewModel([.. Request.Query]));
 
-    [ActionName(nameof(Logout)), HttpPost("~/oauth/logout"), ValidateAntiForgeryToken]
+    [ActionName(nameof(Logout)), HttpPost("~" + Routes.Logout), ValidateAntiForgeryToken]
     public async Task<IActionResult> LogoutPost()
     {
         await signIn.SignOutAsync();
@@ -157,12 +159,21 @@ public sealed class AuthorizationController(
             OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
     }
 
-    [HttpPost("~/oauth/token"), IgnoreAntiforgeryToken, Produces("application/json")]
+    [HttpPost("~" + Routes.Token), IgnoreAntiforgeryToken, Produces("application/json")]
     public async Task<IActionResult> Exchange()
     {
-        // client_credentials is answered inside OpenIddict's pipeline (ClientCredentialsGrant) and never gets here.
         var request = HttpContext.GetOpenIddictServerRequest();
-        if (request is null || !(request.IsAuthorizationCodeGrantType() || request.IsRefreshTokenGrantType()))
+        if (request is null)
+        {
+            return ForbidWith(Errors.InvalidRequest, "Not a token request.");
+        }
+
+        if (request.IsClientCredentialsGrantType())
+        {
+            return await IssueToServiceAsync(request);
+        }
+
+        if (!(request.IsAuthorizationCodeGrantType() || request.IsRefreshTokenGrantType()))
         {
             return ForbidWith(Errors.UnsupportedGrantType, "The grant type is not supported.");
         }
@@ -181,16 +192,57 @@ public sealed class AuthorizationController(
             return ForbidWith(Errors.InvalidGrant, "The user is no longer allowed to sign in.");
         }
 
-        // Refresh the profile claims so a renamed account is seen on the next refresh.
+        // A refresh token family lives at most OAuth:RefreshTokenAbsoluteLifetime from the sign-in that started it.
         var identity = (ClaimsIdentity)principal.Identity!;
+        var left = RefreshFamily.TimeLeft(identity, oauth.Value.RefreshTokenAbsoluteLifetime, clock.GetUtcNow());
+        if (left <= TimeSpan.Zero)
+        {
+            return ForbidWith(Errors.InvalidGrant, "The sign-in has expired: the person must sign in again.");
+        }
+
+        identity.SetRefreshTokenLifetime(left < oauth.Value.RefreshTokenLifetime ? left : oauth.Value.RefreshTokenLifetime);
+
+        // Refresh the profile claims so a renamed account is seen on the next refresh.
         SetUserClaims(identity, user);
         identity.SetDestinations(GetDestinations);
 
         return SignIn(new ClaimsPrincipal(identity), OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
     }
 
+    /// <summary>
+    /// A service acting as itself (the Aridka sample's shape): OpenIddict has authenticated the client and checked the
+    /// scopes against its permissions. The token's subject is the client, and it carries the scopes asked for, or every
+    /// platform scope the client may have.
+    /// </summary>
+    private async Task<IActionResult> IssueToServiceAsync(OpenIddictRequest request)
+    {
+        var application = await applications.FindByClientIdAsync(request.ClientId!);
+        if (application is null)
+        {
+            return ForbidWith(Errors.InvalidClient, "The client is unknown.");
+        }
+
+        var identity = new ClaimsIdentity(
+            authenticationType: TokenValidationParameters.DefaultAuthenticationType,
+            nameType: Claims.Name,
+            roleType: Claims.Role);
+        identity.SetClaim(Claims.Subject, await applications.GetClientIdAsync(application))
+            .SetClaim(Claims.Name, await applications.GetDisplayNameAsync(application));
+
+        var scopes = request.GetScopes();
+        if (scopes.IsEmpty)
+        {
+            scopes = ServiceScopes.Default(await applications.GetPermissionsAsync(application));
+        }
+
+        identity.SetScopes(scopes);
+        identity.SetResources(await scopeManager.AudiencesAsync(oauth.Value.Audience, scopes));
+        identity.SetDestinations(static _ => [Destinations.AccessToken]);
+        return SignIn(new ClaimsPrincipal(identity), OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
+    }
+
     [Authorize(AuthenticationSchemes = OpenIddictServerAspNetCoreDefaults.AuthenticationScheme)]
-    [HttpGet("~/oauth/userinfo"), HttpPost("~/oauth/userinfo"), IgnoreAntiforgeryToken, Produces("application/json")]
+    [HttpGet("~" + Routes.UserInfo), HttpPost("~" + Routes.UserInfo), IgnoreAntiforgeryToken, Produces("application/json")]
     public async Task<IActionResult> UserInfo()
     {
         var user = User.GetClaim(Claims.Subject) is { } subject ? await users.FindByIdAsync(subject) : null;
@@ -231,6 +283,7 @@ public sealed class AuthorizationController(
 
         identity.SetScopes(scopes);
         SetUserClaims(identity, user);
+        RefreshFamily.Start(identity, clock.GetUtcNow());
         identity.SetResources(await scopeManager.AudiencesAsync(oauth.Value.Audience, scopes));
 
         // A permanent authorization remembers the consent for this client and these scopes, and ties every token
@@ -323,7 +376,7 @@ public sealed class AuthorizationController(
                 yield return Destinations.IdentityToken;
                 yield break;
 
-            case Claims.Name or Claims.PreferredUsername or Claims.Email or Claims.Role or "AspNet.Identity.SecurityStamp":
+            case Claims.Name or Claims.PreferredUsername or Claims.Email or Claims.Role or "AspNet.Identity.SecurityStamp" or RefreshFamily.StartedClaim:
                 yield break;
 
             default:

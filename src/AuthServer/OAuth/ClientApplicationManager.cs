@@ -1,35 +1,33 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using AuthServer.OAuth;
 using Microsoft.Extensions.Options;
 using OpenIddict.Abstractions;
 using OpenIddict.Core;
 using OpenIddict.EntityFrameworkCore.Models;
 
-namespace AuthServer.Clients;
+namespace AuthServer.OAuth;
 
 /// <summary>
 /// OpenIddict's application manager with two changes to client secrets:
 /// <list type="bullet">
 /// <item>Secrets are generated here with 256 random bits, never chosen by a person, so they are stored as SHA-256
-/// rather than PBKDF2: a password-strength hash protects low-entropy secrets and costs ~3 ms on every token and
+/// rather than PBKDF2: a password-strength hash protects low-entropy secrets and costs milliseconds on every token and
 /// introspection request, where a hash of a 256-bit secret is as safe and costs a microsecond. Secrets stored as
 /// PBKDF2 (by OpenIddict's default) still validate.</item>
 /// <item>After a rotation the previous secret keeps working until its grace period ends
 /// (<see cref="PreviousSecretProperty"/>).</item>
-/// <item>Clients are read through the node-wide <see cref="EntityCache"/>: a token request does not query its client.</item>
 /// </list>
+/// A change or deletion also tells <see cref="AccessTokenStatus"/> (a deleted client's tokens go with it; answers
+/// remembered about a client's tokens may depend on its secret).
 /// </summary>
-internal sealed class ClientApplicationManager(
+internal class ClientApplicationManager(
     IOpenIddictApplicationCache<OpenIddictEntityFrameworkCoreApplication> cache,
     ILogger<OpenIddictApplicationManager<OpenIddictEntityFrameworkCoreApplication>> logger,
     IOptionsMonitor<OpenIddictCoreOptions> options,
     IOpenIddictApplicationStore<OpenIddictEntityFrameworkCoreApplication> store,
     TimeProvider clock,
-    EntityCache entities,
-    AccessTokenStatus tokenStatus,
-    AuthServer.Data.AuthDbContext context)
+    AccessTokenStatus tokenStatus)
     : OpenIddictApplicationManager<OpenIddictEntityFrameworkCoreApplication>(cache, logger, options, store)
 {
     /// <summary>The application property holding the previous secret's hash and the end of its grace period.</summary>
@@ -37,35 +35,17 @@ internal sealed class ClientApplicationManager(
 
     private const string Sha256Prefix = "sha256:";
 
-    public override ValueTask<OpenIddictEntityFrameworkCoreApplication?> FindByClientIdAsync(
-        string identifier, CancellationToken cancellationToken = default) =>
-        entities.GetOrLoadAsync("client:" + identifier, () => base.FindByClientIdAsync(identifier, cancellationToken));
-
-    public override ValueTask<OpenIddictEntityFrameworkCoreApplication?> FindByIdAsync(
-        string identifier, CancellationToken cancellationToken = default) =>
-        entities.GetOrLoadAsync("client-id:" + identifier, () => base.FindByIdAsync(identifier, cancellationToken));
-
     public override async ValueTask UpdateAsync(OpenIddictEntityFrameworkCoreApplication application, CancellationToken cancellationToken = default)
     {
-        await EntityCache.ChangeAsync(
-            context, application, () => Store.FindByIdAsync(application.Id!, cancellationToken), tracked => base.UpdateAsync(tracked, cancellationToken));
-        Forget(application);
+        await base.UpdateAsync(application, cancellationToken);
+        tokenStatus.Changed();
     }
 
     public override async ValueTask DeleteAsync(OpenIddictEntityFrameworkCoreApplication application, CancellationToken cancellationToken = default)
     {
-        await EntityCache.ChangeAsync(
-            context, application, () => Store.FindByIdAsync(application.Id!, cancellationToken), tracked => base.DeleteAsync(tracked, cancellationToken));
-        Forget(application);
-
-        // The store deleted the client's tokens and authorizations with it.
+        // The store deletes the client's tokens and authorizations with it.
+        await base.DeleteAsync(application, cancellationToken);
         tokenStatus.Changed();
-    }
-
-    private void Forget(OpenIddictEntityFrameworkCoreApplication application)
-    {
-        entities.Forget("client:" + application.ClientId);
-        entities.Forget("client-id:" + application.Id);
     }
 
     public override async ValueTask<bool> ValidateClientSecretAsync(

@@ -1,3 +1,6 @@
+using System.Globalization;
+using AuthServer.Core;
+using AuthServer.RateLimiting;
 using Microsoft.AspNetCore;
 using OpenIddict.Server;
 using static OpenIddict.Abstractions.OpenIddictConstants;
@@ -60,4 +63,38 @@ internal sealed class ClientAuthenticationFailures :
 
         return default;
     }
+
+    /// <summary>
+    /// Refuses the token, introspection and revocation endpoints to a client IP whose clients failed to authenticate
+    /// too often (<see cref="RateLimiting.RateLimitOptions.TokenFailuresPerMinute"/>). Only failed client
+    /// authentication counts (an unknown client, a wrong secret): an authenticated client's <c>invalid_grant</c> (a
+    /// double-submitted code, a lost refresh race) never locks out the other clients behind the same address. Goes
+    /// before authentication: OpenIddict answers inside the authentication middleware.
+    /// </summary>
+    public static IApplicationBuilder UseClientAuthenticationLimits(IApplicationBuilder app) =>
+        app.UseWhen(
+            context => HttpMethods.IsPost(context.Request.Method) && IsClientAuthenticated(context.Request.Path),
+            branch => branch.Use(async (context, next) =>
+            {
+                var limits = context.RequestServices.GetRequiredService<FailureLimits>();
+                var gate = await limits.CheckAsync(FailureLimits.Token, context, context.RequestAborted);
+                if (!gate.Admitted)
+                {
+                    context.Response.Headers.RetryAfter = gate.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+                    await OAuthErrors.WriteAsync(context, StatusCodes.Status429TooManyRequests, OAuthErrors.RateLimitExceeded,
+                        "Too many failed client authentications from this address; retry later.");
+                    return;
+                }
+
+                await next(context);
+                if (Failed(context))
+                {
+                    await limits.RecordAsync(FailureLimits.Token, context, context.RequestAborted);
+                }
+            }));
+
+    private static bool IsClientAuthenticated(PathString path) =>
+        path.Equals(Routes.Token, StringComparison.OrdinalIgnoreCase)
+        || path.Equals(Routes.Introspect, StringComparison.OrdinalIgnoreCase)
+        || path.Equals(Routes.Revoke, StringComparison.OrdinalIgnoreCase);
 }

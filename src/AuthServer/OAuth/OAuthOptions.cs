@@ -34,30 +34,14 @@ public sealed class OAuthOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00", "00:00:10")]
     public TimeSpan RefreshTokenReuseLeeway { get; set; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>How long a node trusts its last look at whether an access token was revoked, on its own APIs
-    /// (<c>/v1</c>, <c>/admin</c>). A revocation made on the node itself applies at once; one made on another node
-    /// within this time. Zero asks the database on every call.</summary>
-    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
-    public TimeSpan TokenStatusCacheDuration { get; set; } = TimeSpan.FromSeconds(1);
+    /// <summary>How long a refresh token family may live: rotation renews a refresh token, but never past this time
+    /// from the sign-in that started the family (OWASP ASVS 5 §10.4.8); then the person signs in again.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "3650.00:00:00")]
+    public TimeSpan RefreshTokenAbsoluteLifetime { get; set; } = TimeSpan.FromDays(90);
 
-    /// <summary>How long a node trusts a client or scope it read from the database. A change made on the node itself
-    /// applies at once; one made on another node (a deleted client, a rotated secret, an edited scope) within this
-    /// time. Zero turns the cache off.</summary>
-    [Range(typeof(TimeSpan), "00:00:00", "00:05:00")]
-    public TimeSpan EntityCacheDuration { get; set; } = TimeSpan.FromSeconds(5);
-
-    /// <summary>How long a node may repeat an introspection answer (<c>"active": true</c>, access tokens only) to the
-    /// same client for the same token. Any change to a token, authorization or client made through this node's
-    /// database connection (a redemption excepted) drops every remembered answer at once, so a revocation is seen by
-    /// the next call on that node; one made on another node is seen within this time. Never longer than the token
-    /// lives. Zero turns it off.</summary>
-    [Range(typeof(TimeSpan), "00:00:00", "00:05:00")]
-    public TimeSpan IntrospectionCacheDuration { get; set; } = TimeSpan.FromSeconds(5);
-
-    /// <summary>Whether well-formed <c>client_credentials</c> requests are answered before OpenIddict's token pipeline
-    /// (<see cref="ClientCredentialsFastPath"/>): the same checks, token and response, at about 40% of the CPU.
-    /// Off sends every request through the pipeline.</summary>
-    public bool ClientCredentialsFastPath { get; set; } = true;
+    /// <summary>Whether the acceleration layer (<c>OAuth/Acceleration</c>) runs: the same protocol through faster
+    /// stores and paths. Off runs OpenIddict's own stores and pipeline, with the same behaviour.</summary>
+    public bool Acceleration { get; set; } = true;
 
     /// <summary><c>ES256</c> (default: fast to sign) or <c>RS256</c> for the generated signing key.</summary>
     public string SigningAlgorithm { get; set; } = "ES256";

@@ -1,31 +1,25 @@
 using AuthServer.Core;
 using AuthServer.Data;
+using AuthServer.OAuth.Acceleration;
 using Microsoft.AspNetCore.HostFiltering;
-using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using OpenIddict.EntityFrameworkCore.Models;
 using OpenIddict.Server;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 
 namespace AuthServer.OAuth;
 
-/// <summary>The OAuth 2.0 / OpenID Connect server (OpenIddict) and the validation of the tokens it issues.</summary>
+/// <summary>The OAuth 2.0 / OpenID Connect server: OpenIddict, configured as its samples are, and what we change.</summary>
 internal static class OAuthServerExtensions
 {
-    public const string AuthorizePath = "/oauth/authorize";
-    public const string TokenPath = "/oauth/token";
-    public const string UserInfoPath = "/oauth/userinfo";
-    public const string LogoutPath = "/oauth/logout";
-    public const string IntrospectionPath = "/oauth/introspect";
-    public const string RevocationPath = "/oauth/revoke";
-
     /// <summary>The scopes this server knows. A client may only ask for the ones it was registered with.</summary>
     public static readonly IReadOnlyList<string> SupportedScopes =
         [Scopes.OpenId, Scopes.Profile, Scopes.Email, Scopes.OfflineAccess, PlatformScopes.Read, PlatformScopes.Write, PlatformScopes.Admin];
 
-    public static IServiceCollection AddOAuth(
-        this IServiceCollection services, IConfiguration configuration, IHostEnvironment environment)
+    public static IHostApplicationBuilder AddOAuth(this IHostApplicationBuilder builder)
     {
+        var services = builder.Services;
         services.AddOptions<OAuthOptions>()
             .BindConfiguration(OAuthOptions.SectionName)
             .ValidateDataAnnotations()
@@ -50,17 +44,11 @@ internal static class OAuthServerExtensions
         });
 
         services.TryAddSingleton(TimeProvider.System);
-
-        services.AddKeyRing(configuration, environment);
+        services.AddKeyRing(builder.Configuration, builder.Environment);
         services.AddSingleton<AccessTokenStatus>();
         services.AddScoped<TokenFamilies>();
         services.AddScoped<RefreshTokenReuse>();
-        services.AddSingleton<EntityCache>();
-        services.AddScoped<TokenWriteBatch>();
-        services.AddSingleton<TokenGroupCommit>();
-        services.AddSingleton<IntrospectionCache>();
-        services.AddSingleton<OAuthChangeSignal>();
-        services.AddSingleton<IInterceptor>(provider => provider.GetRequiredService<OAuthChangeSignal>());
+
         services.AddOpenIddict()
             // Applications, authorizations, scopes and tokens are stored with EF Core in the one AuthDbContext.
             .AddCore(options =>
@@ -68,34 +56,25 @@ internal static class OAuthServerExtensions
                 options.UseEntityFrameworkCore().UseDbContext<AuthDbContext>();
 
                 // Generated client secrets are hashed with SHA-256, and a rotated secret has a grace period.
-                options.ReplaceApplicationManager<OpenIddict.EntityFrameworkCore.Models.OpenIddictEntityFrameworkCoreApplication, AuthServer.Clients.ClientApplicationManager>();
+                options.ReplaceApplicationManager<OpenIddictEntityFrameworkCoreApplication, ClientApplicationManager>();
 
-                // Clients and scopes are read on every token request and change rarely: they are cached node-wide.
-                options.ReplaceScopeManager<OpenIddict.EntityFrameworkCore.Models.OpenIddictEntityFrameworkCoreScope, CachedScopeManager>();
-
-                // Redemptions are one conditional write, and revocations reach the server's own token checks.
-                options.ReplaceTokenManager<OpenIddict.EntityFrameworkCore.Models.OpenIddictEntityFrameworkCoreToken, TokenManager>();
-                options.ReplaceAuthorizationManager<OpenIddict.EntityFrameworkCore.Models.OpenIddictEntityFrameworkCoreAuthorization, AuthorizationManager>();
-
-                // New tokens are linked to their client and authorization by key, without loading either.
-                options.ReplaceTokenStore<OpenIddict.EntityFrameworkCore.Models.OpenIddictEntityFrameworkCoreToken, TokenStore>(ServiceLifetime.Scoped);
-
-                // A person's earlier consents to a client are looked up with a compiled query.
-                options.ReplaceAuthorizationStore<OpenIddict.EntityFrameworkCore.Models.OpenIddictEntityFrameworkCoreAuthorization, AuthorizationStore>(ServiceLifetime.Scoped);
+                // A redemption is one conditional write, and revocations reach the server's own token checks.
+                options.ReplaceTokenManager<OpenIddictEntityFrameworkCoreToken, TokenManager>();
+                options.ReplaceAuthorizationManager<OpenIddictEntityFrameworkCoreAuthorization, AuthorizationManager>();
             })
 
             .AddServer(options =>
             {
                 // The endpoints are part of the contract; discovery answers on both well-known paths, and announces
                 // the first.
-                options.SetAuthorizationEndpointUris(AuthorizePath)
-                    .SetTokenEndpointUris(TokenPath)
-                    .SetUserInfoEndpointUris(UserInfoPath)
-                    .SetEndSessionEndpointUris(LogoutPath)
-                    .SetIntrospectionEndpointUris(IntrospectionPath)
-                    .SetRevocationEndpointUris(RevocationPath)
-                    .SetConfigurationEndpointUris(".well-known/openid-configuration", ".well-known/oauth-authorization-server")
-                    .SetJsonWebKeySetEndpointUris(".well-known/jwks");
+                options.SetAuthorizationEndpointUris(Routes.Authorize)
+                    .SetTokenEndpointUris(Routes.Token)
+                    .SetUserInfoEndpointUris(Routes.UserInfo)
+                    .SetEndSessionEndpointUris(Routes.Logout)
+                    .SetIntrospectionEndpointUris(Routes.Introspect)
+                    .SetRevocationEndpointUris(Routes.Revoke)
+                    .SetConfigurationEndpointUris(Routes.OpenIdConfiguration, Routes.AuthorizationServerMetadata)
+                    .SetJsonWebKeySetEndpointUris(Routes.Jwks);
 
                 // The code flow (with PKCE, for every client), refresh tokens, and client credentials for services:
                 // no implicit, no password grant.
@@ -106,30 +85,11 @@ internal static class OAuthServerExtensions
 
                 options.RegisterScopes([.. SupportedScopes]);
 
-                // Validation errors of a request whose client and redirect URI check out go back to the client.
-                options.AddEventHandler(RedirectValidationErrors.Descriptor);
-                options.AddEventHandler(ScopeErrorCodes.TokenDescriptor);
-                options.AddEventHandler(ScopeErrorCodes.AuthorizationDescriptor);
-                options.AddEventHandler(ScopeErrorCodes.RejectAdminScope.Descriptor);
-                foreach (var descriptor in ClientAuthenticationFailures.Descriptors)
-                {
-                    options.AddEventHandler(descriptor);
-                }
-                options.AddEventHandler(RevokeRefreshTokenFamily.Descriptor);
-
-                // A replayed code or refresh token, or a redemption that loses a race, ends its whole grant.
-                options.AddEventHandler(RejectReplayedTokens.Descriptor);
-                options.RemoveEventHandler(RedeemTokenEntryOnce.Replaced);
-                options.AddEventHandler(RedeemTokenEntryOnce.Descriptor);
-
-                // The token rows of a sign-in are written together, once the last token is generated.
-                options.AddEventHandler(TokenWriteBatch.Begin.Descriptor);
-                options.AddEventHandler(TokenWriteBatch.Flush.Descriptor);
-
                 // Access tokens are plain signed JWTs (RFC 9068, typ at+jwt) so that resource servers can validate
                 // them with the JWKS alone; codes and refresh tokens stay encrypted.
                 options.DisableAccessTokenEncryption();
 
+                // The authorization, token, userinfo and end-session requests are answered by AuthorizationController.
                 var aspNetCore = options.UseAspNetCore()
                     .EnableAuthorizationEndpointPassthrough()
                     .EnableTokenEndpointPassthrough()
@@ -138,32 +98,32 @@ internal static class OAuthServerExtensions
                     .EnableStatusCodePagesIntegration()
                     .SuppressJsonResponseIndentation();
 
-                // client_credentials tokens are issued by an event handler, the plain requests before OpenIddict's
-                // token pipeline; the other grants pass through to the controller.
-                options.AddEventHandler(ClientCredentialsFastPath.Descriptor);
-                options.AddEventHandler(ClientCredentialsGrant.Descriptor);
-                options.RemoveEventHandler(ClientCredentialsGrant.PassOtherGrantsThrough.Replaced);
-                options.AddEventHandler(ClientCredentialsGrant.PassOtherGrantsThrough.Descriptor);
-
                 // HTTPS is enforced by our transport middleware in Development (plain HTTP from loopback only) and
                 // by OpenIddict itself everywhere else.
-                if (environment.IsDevelopment())
+                if (builder.Environment.IsDevelopment())
                 {
                     aspNetCore.DisableTransportSecurityRequirement();
                 }
-            })
 
-            // Note: the platform API checks its access tokens with AccessTokenValidator, not with this stack. It stays
-            // registered because removing it measured slower, not faster, on the token endpoint (two alternating A/B
-            // pairs, about 20%); why is not understood yet.
-            .AddValidation(options =>
-            {
-                options.UseLocalServer();
-                options.UseAspNetCore();
+                // Errors of a request whose client and redirect URI check out go back to the client; scope errors are
+                // invalid_scope; admin is never granted to a person's app; a failed client authentication says nothing
+                // of which part failed.
+                options.AddEventHandler(RedirectValidationErrors.Descriptor);
+                options.AddEventHandler(ScopeErrorCodes.TokenDescriptor);
+                options.AddEventHandler(ScopeErrorCodes.AuthorizationDescriptor);
+                options.AddEventHandler(ScopeErrorCodes.RejectAdminScope.Descriptor);
+                foreach (var descriptor in ClientAuthenticationFailures.Descriptors)
+                {
+                    options.AddEventHandler(descriptor);
+                }
+
+                // Revoking a refresh token, replaying a code or a refresh token, or losing a redemption race ends the
+                // whole grant.
+                options.AddEventHandler(RevokeRefreshTokenFamily.Descriptor);
+                options.AddEventHandler(RejectReplayedTokens.Descriptor);
+                options.RemoveEventHandler(RedeemTokenEntryOnce.Replaced);
+                options.AddEventHandler(RedeemTokenEntryOnce.Descriptor);
             });
-
-        // OpenIddict's events are dispatched from a per-event index of their handlers.
-        services.Replace(ServiceDescriptor.Scoped<IOpenIddictServerDispatcher, IndexedServerDispatcher>());
 
         // Options from configuration (lifetimes, issuer, audience) and the keys from the database.
         services.AddSingleton<IConfigureOptions<OpenIddictServerOptions>, ServerKeyConfigurator>();
@@ -185,38 +145,54 @@ internal static class OAuthServerExtensions
             // register keys, so private_key_jwt is not offered.
             server.ClientAuthenticationMethods.Remove(ClientAuthenticationMethods.PrivateKeyJwt);
         });
-        services.AddOptions<OpenIddict.Validation.OpenIddictValidationOptions>()
-            .Configure<IOptions<OAuthOptions>, TimeProvider>((validation, oauth, clock) =>
-            {
-                validation.Audiences.Add(oauth.Value.Audience);
-                validation.TimeProvider = clock;
-            });
 
         services.AddRequestLimits();
-        return services;
+        if (builder.Configuration.GetValue($"{OAuthOptions.SectionName}:{nameof(OAuthOptions.Acceleration)}", defaultValue: true))
+        {
+            builder.AddOAuthAcceleration();
+        }
+
+        return builder;
     }
 
-    /// <summary>Goes before authentication, where OpenIddict answers: repeated introspections are answered from memory.</summary>
-    public static IApplicationBuilder UseIntrospectionCache(this IApplicationBuilder app) => IntrospectionCache.Use(app);
+    /// <summary>
+    /// The OAuth endpoints' own middleware, before authentication (OpenIddict answers its endpoints inside the
+    /// authentication middleware): a database failure answered 503, oversized requests refused, addresses whose
+    /// clients keep failing to authenticate refused, API keys introspected; and the acceleration layer's
+    /// introspection answers, when it runs.
+    /// </summary>
+    public static IApplicationBuilder UseOAuth(this IApplicationBuilder app)
+    {
+        app.UseOAuthFaults();
+        app.UseOAuthRequestLimits();
+        ClientAuthenticationFailures.UseClientAuthenticationLimits(app);
+        app.UseApiKeyIntrospection();
+        if (app.ApplicationServices.GetRequiredService<IOptions<OAuthOptions>>().Value.Acceleration)
+        {
+            app.UseOAuthAcceleration();
+        }
+
+        return app;
+    }
 
     /// <summary>
     /// Errors OpenIddict cannot send back to the client (unknown client, unregistered redirect URI) end as a bare
-    /// 400; the status code pages middleware re-executes them on <c>/error/400</c>, which renders them on the server.
+    /// 400; the status code pages middleware re-executes them on the error page, which renders them on the server.
     /// Redirecting them would make the server an open redirector.
     /// </summary>
     public static IApplicationBuilder UseOAuthErrorPages(this IApplicationBuilder app) =>
-        app.UseWhen(context => IsInteractive(context.Request.Path), branch => branch.UseStatusCodePagesWithReExecute("/error/{0}"));
+        app.UseWhen(context => IsInteractive(context.Request.Path), branch => branch.UseStatusCodePagesWithReExecute(Routes.ErrorPage));
 
     /// <summary>
     /// A database failure on a back-channel OAuth endpoint (token, introspection, revocation, userinfo) is answered
     /// 503 <c>temporarily_unavailable</c> with <c>Retry-After</c>, not a bare 500: the client learns to retry, and
     /// nothing was issued (a token is returned only once its row is written).
     /// </summary>
-    public static IApplicationBuilder UseOAuthFaults(this IApplicationBuilder app)
+    private static IApplicationBuilder UseOAuthFaults(this IApplicationBuilder app)
     {
         var logger = app.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("AuthServer.OAuth.Faults");
         return app.UseWhen(
-            context => context.Request.Path.StartsWithSegments("/oauth", StringComparison.OrdinalIgnoreCase) && !IsInteractive(context.Request.Path),
+            context => Routes.IsUnder(context.Request.Path, Routes.OAuth) && !IsInteractive(context.Request.Path),
             branch => branch.Use(async (context, next) =>
             {
                 try
@@ -227,28 +203,21 @@ internal static class OAuthServerExtensions
                 {
                     logger.LogError(exception, "The database failed while serving {Path}; answered 503.", context.Request.Path.Value);
                     context.Response.Clear();
-                    context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
-                    context.Response.Headers.RetryAfter = "5";
-                    context.Response.Headers.CacheControl = "no-store";
-                    await context.Response.WriteAsJsonAsync(new Dictionary<string, string>
-                    {
-                        [Parameters.Error] = Errors.TemporarilyUnavailable,
-                        [Parameters.ErrorDescription] = "The server could not reach its database; retry shortly.",
-                    });
+                    await OAuthErrors.WriteUnavailableAsync(context, "The server could not reach its database; retry shortly.");
                 }
             }));
     }
 
     /// <summary>Pages a person looks at, as opposed to APIs whose status codes and headers are the answer.</summary>
     private static bool IsInteractive(PathString path) =>
-        path.StartsWithSegments(AuthorizePath, StringComparison.OrdinalIgnoreCase)
-        || path.StartsWithSegments(LogoutPath, StringComparison.OrdinalIgnoreCase)
-        || !(path.StartsWithSegments("/oauth", StringComparison.OrdinalIgnoreCase)
-            || path.StartsWithSegments("/v1", StringComparison.OrdinalIgnoreCase)
-            || path.StartsWithSegments("/admin", StringComparison.OrdinalIgnoreCase)
-            || path.StartsWithSegments("/.well-known", StringComparison.OrdinalIgnoreCase));
+        Routes.IsUnder(path, Routes.Authorize)
+        || Routes.IsUnder(path, Routes.Logout)
+        || !(Routes.IsUnder(path, Routes.OAuth)
+            || Routes.IsUnder(path, Routes.PlatformApi)
+            || Routes.IsUnder(path, Routes.Admin)
+            || Routes.IsUnder(path, Routes.WellKnown));
 
-    public static IEndpointRouteBuilder MapOAuthEndpoints(this IEndpointRouteBuilder endpoints)
+    public static IEndpointRouteBuilder MapOAuth(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapControllers();
         return endpoints;
@@ -262,17 +231,6 @@ internal static class OAuthServerExtensions
         _ = app.Services.GetRequiredService<IOptions<KeyRingOptions>>().Value;
         _ = app.Services.GetRequiredService<IOptions<OAuthOptions>>().Value;
         _ = app.Services.GetRequiredService<IOptionsMonitor<OpenIddictServerOptions>>().CurrentValue;
-        _ = app.Services.GetRequiredService<IOptionsMonitor<OpenIddict.Validation.OpenIddictValidationOptions>>().CurrentValue;
         return Task.CompletedTask;
     }
-}
-
-/// <summary>The scopes of the platform API.</summary>
-public static class PlatformScopes
-{
-    public const string Read = "read";
-    public const string Write = "write";
-
-    /// <summary>The admin API; granted only to clients registered as admin clients.</summary>
-    public const string Admin = "admin";
 }

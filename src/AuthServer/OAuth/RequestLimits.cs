@@ -1,3 +1,4 @@
+using AuthServer.Core;
 using Microsoft.Extensions.Options;
 
 namespace AuthServer.OAuth;
@@ -35,15 +36,13 @@ internal static class RequestLimits
     {
         var limits = app.ApplicationServices.GetRequiredService<IOptions<RequestLimitsOptions>>().Value;
         return app.UseWhen(
-            context => context.Request.Path.StartsWithSegments("/oauth", StringComparison.OrdinalIgnoreCase),
+            context => Routes.IsUnder(context.Request.Path, Routes.OAuth),
             branch => branch.Use(async (context, next) =>
             {
                 if (await IsOversizedAsync(context.Request, limits))
                 {
-                    context.Response.StatusCode = StatusCodes.Status400BadRequest;
-                    context.Response.Headers.CacheControl = "no-store";
-                    await context.Response.WriteAsJsonAsync(new OAuthError(
-                        "invalid_request", "The request or one of its parameters is too large."));
+                    await OAuthErrors.WriteAsync(context, StatusCodes.Status400BadRequest, OAuthErrors.InvalidRequest,
+                        "The request or one of its parameters is too large.");
                     return;
                 }
 
@@ -91,8 +90,3 @@ internal static class RequestLimits
         }
     }
 }
-
-/// <summary>An OAuth 2.0 error body (RFC 6749 §5.2).</summary>
-internal sealed record OAuthError(
-    [property: System.Text.Json.Serialization.JsonPropertyName("error")] string Error,
-    [property: System.Text.Json.Serialization.JsonPropertyName("error_description")] string ErrorDescription);

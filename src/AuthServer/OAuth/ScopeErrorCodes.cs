@@ -1,3 +1,4 @@
+using AuthServer.Core;
 using OpenIddict.Abstractions;
 using OpenIddict.Server;
 using static OpenIddict.Abstractions.OpenIddictConstants;

@@ -19,13 +19,12 @@ namespace AuthServer.OAuth;
 /// refuse a revoked access token at once on this node.</item>
 /// </list>
 /// </summary>
-internal sealed class TokenManager(
+internal class TokenManager(
     IOpenIddictTokenCache<OpenIddictEntityFrameworkCoreToken> cache,
     ILogger<OpenIddictTokenManager<OpenIddictEntityFrameworkCoreToken>> logger,
     IOptionsMonitor<OpenIddictCoreOptions> options,
     IOpenIddictTokenStore<OpenIddictEntityFrameworkCoreToken> store,
     AuthDbContext context,
-    TokenWriteBatch batch,
     AccessTokenStatus tokenStatus,
     TimeProvider clock)
     : OpenIddictTokenManager<OpenIddictEntityFrameworkCoreToken>(cache, logger, options, store)
@@ -33,21 +32,9 @@ internal sealed class TokenManager(
     public override async ValueTask<bool> TryRedeemAsync(OpenIddictEntityFrameworkCoreToken token, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(token);
-
-        // During a sign-in, a code is redeemed in the transaction that stores what is issued for it.
-        if (batch.IsOpen && token.Type == TokenTypeIdentifiers.Private.AuthorizationCode)
+        if (await TokenRedemption.TryAsync(context, token, clock.GetUtcNow(), cancellationToken))
         {
-            batch.Redeem(token);
             return true;
-        }
-
-        // A redemption changes no answer the introspection cache remembers (see OAuthChangeSignal).
-        using (OAuthChangeSignal.Redemption())
-        {
-            if (await TokenRedemption.TryAsync(context, token, clock.GetUtcNow(), cancellationToken))
-            {
-                return true;
-            }
         }
 
         // Lost: the caller reads the entry as it is now.

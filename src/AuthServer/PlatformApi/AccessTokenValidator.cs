@@ -15,7 +15,7 @@ namespace AuthServer.PlatformApi;
 /// tokens, unsigned or tampered tokens and tokens for other audiences are refused.
 /// A token whose signature checked out is remembered (keyed by the token itself, until it expires and at most five
 /// minutes), so a client calling with the same token does not pay for the signature again; whether it is still in
-/// force is looked at again after <see cref="OAuthOptions.TokenStatusCacheDuration"/>, or at once after a revocation
+/// force is looked at again after <see cref="Core.CachingOptions.TokenStatus"/>, or at once after a revocation
 /// on this node.
 /// </summary>
 internal sealed class AccessTokenValidator(

@@ -1,5 +1,5 @@
 using System.Text.Json.Serialization;
-using AuthServer.OAuth;
+using AuthServer.Core;
 using AuthServer.RateLimiting;
 using Microsoft.Extensions.Options;
 using static OpenIddict.Abstractions.OpenIddictConstants;
@@ -9,8 +9,9 @@ namespace AuthServer.PlatformApi;
 /// <summary>The platform's own resource API under <c>/v1</c>.</summary>
 internal static class PlatformApiExtensions
 {
-    public static IServiceCollection AddPlatformApi(this IServiceCollection services)
+    public static IHostApplicationBuilder AddPlatformApi(this IHostApplicationBuilder builder)
     {
+        var services = builder.Services;
         // The admin API's bearer callers authenticate through this scheme; /v1 reads its credential in its own gate.
         services.AddAuthentication()
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, PlatformBearerHandler>(
@@ -30,7 +31,7 @@ internal static class PlatformApiExtensions
         services.AddSingleton<ModelList>();
         services.AddSingleton<AccessTokenValidator>();
         services.AddSingleton<PlatformCredentials>();
-        return services;
+        return builder;
     }
 
     /// <summary>
@@ -40,7 +41,7 @@ internal static class PlatformApiExtensions
     /// </summary>
     public static IEndpointRouteBuilder MapPlatformApi(this IEndpointRouteBuilder endpoints)
     {
-        var v1 = endpoints.MapGroup("/v1").WithTags("Platform API");
+        var v1 = endpoints.MapGroup(Routes.PlatformApi).WithTags("Platform API");
         var models = endpoints.ServiceProvider.GetRequiredService<ModelList>();
 
         v1.MapGet("/models", context =>
@@ -60,7 +61,7 @@ internal static class PlatformApiExtensions
     /// <summary>The caller's own account: <c>id</c>, <c>email</c>, <c>name</c> (for an API key, its owner's).</summary>
     private static async Task GetProfileAsync(HttpContext context, PayerResolver accounts)
     {
-        // Remembered with the account's tier (RateLimits:PayerCacheDuration): no database read per call.
+        // Remembered with the account's tier (Caching:Payers): no database read per call.
         var profile = context.Features.Get<PlatformCaller>()?.Subject is { } subject
             ? await accounts.ProfileAsync(subject, context.RequestAborted)
             : null;
@@ -71,7 +72,8 @@ internal static class PlatformApiExtensions
             return;
         }
 
-        await context.Response.WriteAsJsonAsync(profile, PlatformJsonContext.Default.UserProfile, JsonContentType, context.RequestAborted);
+        await context.Response.WriteAsJsonAsync(
+            new UserProfile(profile.Id, profile.Email, profile.Name), PlatformJsonContext.Default.UserProfile, JsonContentType, context.RequestAborted);
     }
 
     /// <summary>
@@ -83,7 +85,7 @@ internal static class PlatformApiExtensions
         api.UseRouting().UseMiddleware<PlatformGate>().UseEndpoints(endpoints => endpoints.MapPlatformApi());
 
     /// <summary>Whether a request is for the platform API (<c>/v1</c>).</summary>
-    public static bool IsPlatformApi(PathString path) => path.StartsWithSegments("/v1", StringComparison.OrdinalIgnoreCase);
+    public static bool IsPlatformApi(PathString path) => Routes.IsUnder(path, Routes.PlatformApi);
 
     /// <summary>
     /// Requires a platform credential carrying any one of <paramref name="anyOf"/>; the gate in front of <c>/v1</c>

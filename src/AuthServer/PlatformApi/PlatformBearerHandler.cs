@@ -1,4 +1,5 @@
 using System.Text.Encodings.Web;
+using AuthServer.Core;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 
@@ -7,8 +8,8 @@ namespace AuthServer.PlatformApi;
 /// <summary>
 /// The platform credential (API key or access token, see <see cref="PlatformCredentials"/>) as an ASP.NET Core
 /// authentication scheme, for the admin API's bearer callers. <c>/v1</c> itself does not go through the
-/// authentication service: its gate reads the credential directly. Failures are answered the way RFC 6750 asks, with
-/// a JSON body and a <c>WWW-Authenticate</c> header, never an HTML page or a redirect.
+/// authentication service: its gate reads the credential directly. Failures are answered in the admin API's error
+/// shape with the RFC 6750 <c>WWW-Authenticate</c> header, never an HTML page or a redirect.
 /// </summary>
 internal sealed class PlatformBearerHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
@@ -53,13 +54,13 @@ internal sealed class PlatformBearerHandler(
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties) =>
         Context.Items.ContainsKey(UnavailableItem)
-            ? PlatformErrors.WriteUnavailableAsync(Context)
-            : PlatformErrors.WriteAsync(
-                Context, StatusCodes.Status401Unauthorized, PlatformErrors.InvalidToken,
+            ? OAuthErrors.WriteUnavailableAsync(Context, "Credentials cannot be checked right now; retry shortly.")
+            : OAuthErrors.WriteAsync(
+                Context, StatusCodes.Status401Unauthorized, OAuthErrors.InvalidToken,
                 Context.Items[FailureItem] as string ?? "Authentication is required.");
 
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
-        PlatformErrors.WriteAsync(
-            Context, StatusCodes.Status403Forbidden, PlatformErrors.InsufficientScope,
-            "The credential does not grant access to this resource.");
+        OAuthErrors.WriteAsync(
+            Context, StatusCodes.Status403Forbidden, OAuthErrors.InsufficientScope,
+            "The credential does not grant access to this resource.", PlatformScopes.Admin);
 }

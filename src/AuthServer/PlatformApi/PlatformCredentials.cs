@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Security.Claims;
 using AuthServer.ApiKeys;
 using AuthServer.Core;
+using AuthServer.RateLimiting;
 using OpenIddict.Abstractions;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 
@@ -38,8 +39,13 @@ internal sealed class PlatformCaller
 
     public FrozenSet<string> Scopes { get; }
 
-    /// <summary>Who pays for this caller's calls, as last resolved (kept by <see cref="RateLimiting.PayerResolver"/>).</summary>
-    internal RateLimiting.PayerMemo? PayerMemo { get; set; }
+    /// <summary>What the rate limiter needs to find who pays for this caller's calls.</summary>
+    public PayerLookup Lookup => _lookup ??= new PayerLookup(KeyId, Subject, ClientId, Credential);
+
+    /// <summary>Who pays for this caller's calls, as last resolved (see <see cref="PlatformGate"/>).</summary>
+    internal PayerSeen? Payer { get; set; }
+
+    private PayerLookup? _lookup;
 
     /// <summary>What the call used, for usage: <c>key:&lt;id&gt;</c> or <c>client:&lt;client_id&gt;</c>.</summary>
     public string Credential { get; }
@@ -91,6 +97,9 @@ internal sealed class PlatformCaller
             principal.GetClaim(Claims.ClientId) ?? principal.GetPresenters().FirstOrDefault(), scopes);
     }
 }
+
+/// <summary>A caller's payer, valid until <paramref name="ExpiresAt"/> unless the resolver's generation moved past <paramref name="Generation"/>.</summary>
+internal sealed record PayerSeen(Payer Payer, long Generation, long ExpiresAt);
 
 internal enum PlatformAuthFailure
 {

@@ -51,7 +51,7 @@ internal sealed class PlatformGate(
         Payer? payer;
         try
         {
-            payer = await payers.ResolveAsync(caller, context.RequestAborted);
+            payer = await PayerOfAsync(caller, context.RequestAborted);
         }
         catch (Exception exception) when (DatabaseFailures.IsDatabaseFailure(exception))
         {
@@ -102,14 +102,36 @@ internal sealed class PlatformGate(
             usage.Count(payer.AccountId, payer.Credential, status);
             if (status is StatusCodes.Status401Unauthorized or StatusCodes.Status403Forbidden)
             {
-                activity.Failure(ClientIp(context), caller.KeyId, payer.AccountId, status);
+                activity.Failure(ClientAddress.Of(context), caller.KeyId, payer.AccountId, status);
             }
 
             if (caller.KeyId is { } keyId)
             {
-                activity.KeyUse(keyId, payer.AccountId, ClientIp(context));
+                activity.KeyUse(keyId, payer.AccountId, ClientAddress.Of(context));
             }
         }
+    }
+
+    /// <summary>
+    /// The caller's payer: kept on the caller (one is shared by every call made with the same credential), so a repeat
+    /// call costs two field reads, until it expires or the resolver forgets something.
+    /// </summary>
+    private async ValueTask<Payer?> PayerOfAsync(PlatformCaller caller, CancellationToken cancellationToken)
+    {
+        if (caller.Payer is { } seen && seen.Generation == payers.Generation && Environment.TickCount64 < seen.ExpiresAt)
+        {
+            return seen.Payer;
+        }
+
+        // Read before resolving: a Forget racing with this resolution leaves what it resolved already stale.
+        var generation = payers.Generation;
+        var (payer, expiresAt) = await payers.ResolveAsync(caller.Lookup, cancellationToken);
+        if (payer is not null && payers.Remembers)
+        {
+            caller.Payer = new PayerSeen(payer, generation, expiresAt);
+        }
+
+        return payer;
     }
 
     /// <summary>
@@ -135,7 +157,7 @@ internal sealed class PlatformGate(
         if (hasCredential && context.Response.StatusCode == StatusCodes.Status401Unauthorized)
         {
             await failureLimits.RecordAsync(FailureLimits.ApiKey, context, context.RequestAborted);
-            activity.Failure(ClientIp(context), authentication.RefusedKey?.Id, authentication.RefusedKey?.OwnerId, StatusCodes.Status401Unauthorized);
+            activity.Failure(ClientAddress.Of(context), authentication.RefusedKey?.Id, authentication.RefusedKey?.OwnerId, StatusCodes.Status401Unauthorized);
         }
     }
 
@@ -145,5 +167,4 @@ internal sealed class PlatformGate(
         return PlatformErrors.WriteAsync(context, StatusCodes.Status429TooManyRequests, PlatformErrors.RateLimitExceeded, message);
     }
 
-    internal static string ClientIp(HttpContext context) => context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
 }

@@ -1,6 +1,5 @@
 using AuthServer.Core;
 using AuthServer.Data;
-using AuthServer.PlatformApi;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -20,67 +19,60 @@ internal sealed record Payer(string LimitKey, string AccountId, string Credentia
     public string LimitText { get; } = Limit.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }
 
+/// <summary>What a credential says about who may pay for its calls.</summary>
+/// <param name="KeyId">The API key used, if any: its owner pays.</param>
+/// <param name="AccountId">The account the credential acts for (a key's owner, a token's subject).</param>
+/// <param name="ClientId">The client an access token was issued to, if any.</param>
+/// <param name="Credential">What the call used, for usage: <c>key:&lt;id&gt;</c> or <c>client:&lt;client_id&gt;</c>.</param>
+internal sealed record PayerLookup(string? KeyId, string? AccountId, string? ClientId, string Credential);
+
+/// <summary>What <c>/v1/user/profile</c> says of an account, read with its tier.</summary>
+internal sealed record AccountProfile(string Id, string? Email, string? Name);
+
 /// <summary>
-/// Resolves the paying account of a call (and remembers the account's profile with it): an API key's owner; for an access token, the developer who registered
-/// the client, or the client itself when an admin registered it (it carries its own tier). Tiers and ownership are
-/// cached for <see cref="RateLimitOptions.PayerCacheDuration"/>, so the hot path does no database work, and a
-/// tier change made on this node is applied at once (<see cref="ForgetAccount"/>).
-/// The payer resolved for a caller is also kept on the caller itself (one is shared by every call made with the same
-/// credential), so a repeat call costs two field reads: no cache lookup, no key string, no allocation. That memo
-/// expires with the cache entries it was built from and is dropped by any <c>Forget</c> on this node.
+/// Resolves the paying account of a call (and remembers the account's profile with it): an API key's owner; for an
+/// access token, the developer who registered the client, or the client itself when an admin registered it (it
+/// carries its own tier). Tiers and ownership are cached for <see cref="CachingOptions.Payers"/>, so
+/// the hot path does no database work, and a tier change made on this node is applied at once
+/// (<see cref="ForgetAccount"/>). A caller may keep a resolved payer itself until the expiry it is given, as long as
+/// <see cref="Generation"/> has not moved.
 /// </summary>
-internal sealed class PayerResolver(IServiceScopeFactory scopes, IOptions<RateLimitOptions> options) : IDisposable
+internal sealed class PayerResolver(IServiceScopeFactory scopes, IOptions<RateLimitOptions> options, IOptions<CachingOptions> caching) : IDisposable
 {
-    // Accounts and clients; every Forget moves its generation, and a memo taken before that is stale too.
+    // Accounts and clients; every Forget moves the generation.
     private readonly NodeCache<object?> _cache = new(sizeLimit: 100_000);
 
-    /// <summary>What a node remembers of an account: its limit, and the profile <c>/v1/user/profile</c> returns.</summary>
+    /// <summary>What a node remembers of an account: its limit, and its profile (accounts only).</summary>
     /// <param name="LimitKey">The counter its calls are charged to, built once.</param>
     /// <param name="Tier">The tier's name.</param>
     /// <param name="Limit">Requests per minute.</param>
     /// <param name="Profile">What <c>/v1/user/profile</c> returns (accounts only).</param>
     /// <param name="ExpiresAt">When the cache entry holding it expires (<see cref="Environment.TickCount64"/>).</param>
-    private sealed record AccountLimit(string LimitKey, string Tier, int Limit, UserProfile? Profile, long ExpiresAt);
+    private sealed record AccountLimit(string LimitKey, string Tier, int Limit, AccountProfile? Profile, long ExpiresAt);
 
     private sealed record ClientBilling(string? OwnerId, AccountLimit? Own, long ExpiresAt);
 
-    /// <summary>The payer, or <see langword="null"/> when the credential names no account or client that exists.</summary>
-    public ValueTask<Payer?> ResolveAsync(PlatformCaller caller, CancellationToken cancellationToken)
+    /// <summary>Moves with every Forget on this node: a payer kept by a caller from before is stale.</summary>
+    public long Generation => _cache.Generation;
+
+    /// <summary>Whether callers may keep what they resolve (the cache is on).</summary>
+    public bool Remembers => caching.Value.Payers > TimeSpan.Zero;
+
+    /// <summary>
+    /// The payer, or <see langword="null"/> when the credential names no account or client that exists; and until when
+    /// (<see cref="Environment.TickCount64"/>) it holds.
+    /// </summary>
+    public async ValueTask<(Payer? Payer, long ExpiresAt)> ResolveAsync(PayerLookup who, CancellationToken cancellationToken)
     {
-        if (caller.PayerMemo is { } memo
-            && memo.Generation == _cache.Generation
-            && Environment.TickCount64 < memo.ExpiresAt)
+        if (who.KeyId is not null)
         {
-            return ValueTask.FromResult<Payer?>(memo.Payer);
-        }
-
-        return ResolveAndRememberAsync(caller, cancellationToken);
-    }
-
-    private async ValueTask<Payer?> ResolveAndRememberAsync(PlatformCaller caller, CancellationToken cancellationToken)
-    {
-        // Read before resolving: a Forget racing with this resolution leaves a memo that is already stale.
-        var generation = _cache.Generation;
-        var (payer, expiresAt) = await ResolveUncachedAsync(caller, cancellationToken);
-        if (payer is not null && options.Value.PayerCacheDuration > TimeSpan.Zero)
-        {
-            caller.PayerMemo = new PayerMemo(payer, generation, expiresAt);
-        }
-
-        return payer;
-    }
-
-    private async ValueTask<(Payer? Payer, long ExpiresAt)> ResolveUncachedAsync(PlatformCaller caller, CancellationToken cancellationToken)
-    {
-        if (caller.KeyId is not null)
-        {
-            var limit = caller.Subject is { } owner ? await AccountAsync(owner, cancellationToken) : null;
+            var limit = who.AccountId is { } owner ? await AccountAsync(owner, cancellationToken) : null;
             return limit is null
                 ? (null, 0)
-                : (new Payer(limit.LimitKey, caller.Subject!, caller.Credential, limit.Tier, limit.Limit), limit.ExpiresAt);
+                : (new Payer(limit.LimitKey, who.AccountId!, who.Credential, limit.Tier, limit.Limit), limit.ExpiresAt);
         }
 
-        if (caller.ClientId is not { } clientId)
+        if (who.ClientId is not { } clientId)
         {
             return (null, 0);
         }
@@ -91,11 +83,11 @@ internal sealed class PayerResolver(IServiceScopeFactory scopes, IOptions<RateLi
             var limit = await AccountAsync(ownerId, cancellationToken);
             return limit is null
                 ? (null, 0)
-                : (new Payer(limit.LimitKey, ownerId, caller.Credential, limit.Tier, limit.Limit), Math.Min(billing.ExpiresAt, limit.ExpiresAt));
+                : (new Payer(limit.LimitKey, ownerId, who.Credential, limit.Tier, limit.Limit), Math.Min(billing.ExpiresAt, limit.ExpiresAt));
         }
 
         var own = billing.Own!;
-        return (new Payer(own.LimitKey, "", caller.Credential, own.Tier, own.Limit), billing.ExpiresAt);
+        return (new Payer(own.LimitKey, "", who.Credential, own.Tier, own.Limit), billing.ExpiresAt);
     }
 
     /// <summary>The tier and limit of an account (cached).</summary>
@@ -103,7 +95,7 @@ internal sealed class PayerResolver(IServiceScopeFactory scopes, IOptions<RateLi
         await AccountAsync(accountId, cancellationToken) is { } limit ? (limit.Tier, limit.Limit) : null;
 
     /// <summary>The profile of an account, from the same cached read as its tier (no database read per call).</summary>
-    public async ValueTask<UserProfile?> ProfileAsync(string accountId, CancellationToken cancellationToken) =>
+    public async ValueTask<AccountProfile?> ProfileAsync(string accountId, CancellationToken cancellationToken) =>
         (await AccountAsync(accountId, cancellationToken))?.Profile;
 
     public void ForgetAccount(string accountId) => _cache.Invalidate("account:" + accountId);
@@ -131,7 +123,7 @@ internal sealed class PayerResolver(IServiceScopeFactory scopes, IOptions<RateLi
                 cacheKey,
                 account.Tier,
                 options.Value.LimitOf(account.Tier, account.RequestsPerMinute),
-                new UserProfile(account.Id, account.Email, account.DisplayName ?? account.UserName),
+                new AccountProfile(account.Id, account.Email, account.DisplayName ?? account.UserName),
                 ExpiresAt());
         Remember(cacheKey, limit, generation);
         return limit;
@@ -167,13 +159,10 @@ internal sealed class PayerResolver(IServiceScopeFactory scopes, IOptions<RateLi
         return billing;
     }
 
-    private long ExpiresAt() => Environment.TickCount64 + (long)options.Value.PayerCacheDuration.TotalMilliseconds;
+    private long ExpiresAt() => Environment.TickCount64 + (long)caching.Value.Payers.TotalMilliseconds;
 
     private void Remember(string key, object? value, long generation) =>
-        _cache.Set(key, value, generation, options.Value.PayerCacheDuration);
+        _cache.Set(key, value, generation, caching.Value.Payers);
 
     public void Dispose() => _cache.Dispose();
 }
-
-/// <summary>A caller's resolved payer, valid until <paramref name="ExpiresAt"/> unless a <c>Forget</c> came after <paramref name="Generation"/>.</summary>
-internal sealed record PayerMemo(Payer Payer, long Generation, long ExpiresAt);

@@ -29,8 +29,6 @@ public sealed class RateLimitOptions
     /// <summary>Failed <c>/v1</c> authentications (401) accepted from one client IP per minute.</summary>
     public int KeyFailuresPerMinute { get; set; } = 30;
 
-    /// <summary>How long a node remembers which account pays for a key or client and its limit.</summary>
-    public TimeSpan PayerCacheDuration { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>The limit of <paramref name="tier"/>, or of an enterprise account with its own limit.</summary>
     public int LimitOf(string tier, int? requestsPerMinute) =>
@@ -58,8 +56,6 @@ public sealed class RateLimitOptions
             return $"{SectionName}: the per-IP failure limits must be at least 1.";
         }
 
-        return options.PayerCacheDuration < TimeSpan.Zero || options.PayerCacheDuration > TimeSpan.FromMinutes(10)
-            ? $"{SectionName}:PayerCacheDuration must be between 00:00:00 and 00:10:00."
-            : null;
+        return null;
     }
 }

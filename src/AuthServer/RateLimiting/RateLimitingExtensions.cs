@@ -1,25 +1,20 @@
-using System.Globalization;
+using AuthServer.Core;
 using AuthServer.Health;
-using AuthServer.OAuth;
-using AuthServer.PlatformApi;
-using AuthServer.Usage;
 using Microsoft.Extensions.Options;
 
 namespace AuthServer.RateLimiting;
 
-/// <summary>Limits by tier on <c>/v1</c>, per-IP limits on failures elsewhere, and usage metering.</summary>
+/// <summary>Limits by tier on <c>/v1</c>, and limits on failures (per address, or per address and account).</summary>
 internal static class RateLimitingExtensions
 {
-    public static IServiceCollection AddRateLimits(this IServiceCollection services, IConfiguration configuration)
+    public static IHostApplicationBuilder AddRateLimits(this IHostApplicationBuilder builder)
     {
+        var services = builder.Services;
+        var configuration = builder.Configuration;
         services.AddOptions<RateLimitOptions>()
             .BindConfiguration(RateLimitOptions.SectionName)
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<RateLimitOptions>>(new DescribedValidation<RateLimitOptions>(RateLimitOptions.Validate));
-        services.AddOptions<UsageOptions>()
-            .BindConfiguration(UsageOptions.SectionName)
-            .ValidateOnStart();
-        services.AddSingleton<IValidateOptions<UsageOptions>>(new DescribedValidation<UsageOptions>(UsageOptions.Validate));
 
         services.AddSingleton<LocalRateLimitStore>();
         var health = services.AddHealthChecks();
@@ -36,53 +31,7 @@ internal static class RateLimitingExtensions
 
         services.AddSingleton<PayerResolver>();
         services.AddSingleton<FailureLimits>();
-        services.AddSingleton<UsageMeter>();
-        services.AddHostedService(provider => provider.GetRequiredService<UsageMeter>());
-        services.AddSingleton<SuspiciousActivity>();
-        services.AddScoped<UsageQueries>();
-        return services;
-    }
-
-    /// <summary>
-    /// Refuses the token, introspection and revocation endpoints to a client IP whose clients failed to authenticate
-    /// too often. Only failed client authentication counts (an unknown client, a wrong secret): an authenticated
-    /// client's <c>invalid_grant</c> (a double-submitted code, a lost refresh race) never locks out the other clients
-    /// behind the same address. Goes before authentication: OpenIddict answers inside the authentication middleware.
-    /// </summary>
-    public static IApplicationBuilder UseTokenFailureLimits(this IApplicationBuilder app) =>
-        app.UseWhen(
-            context => HttpMethods.IsPost(context.Request.Method) && IsClientAuthenticated(context.Request.Path),
-            branch => branch.Use(async (context, next) =>
-            {
-                var guard = context.RequestServices.GetRequiredService<FailureLimits>();
-                var gate = await guard.CheckAsync(FailureLimits.Token, context, context.RequestAborted);
-                if (!gate.Admitted)
-                {
-                    context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
-                    context.Response.Headers.RetryAfter = gate.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
-                    context.Response.Headers.CacheControl = "no-store";
-                    await context.Response.WriteAsJsonAsync(new OAuthError(
-                        "rate_limit_exceeded", "Too many failed client authentications from this address; retry later."));
-                    return;
-                }
-
-                await next(context);
-                if (ClientAuthenticationFailures.Failed(context))
-                {
-                    await guard.RecordAsync(FailureLimits.Token, context, context.RequestAborted);
-                }
-            }));
-
-    private static bool IsClientAuthenticated(PathString path) =>
-        path.Equals(OAuthServerExtensions.TokenPath, StringComparison.OrdinalIgnoreCase)
-        || path.Equals(OAuthServerExtensions.IntrospectionPath, StringComparison.OrdinalIgnoreCase)
-        || path.Equals(OAuthServerExtensions.RevocationPath, StringComparison.OrdinalIgnoreCase);
-
-    private sealed class DescribedValidation<T>(Func<T, string?> validate) : IValidateOptions<T>
-        where T : class
-    {
-        public ValidateOptionsResult Validate(string? name, T options) =>
-            validate(options) is { } error ? ValidateOptionsResult.Fail(error) : ValidateOptionsResult.Success;
+        return builder;
     }
 }
 
@@ -123,5 +72,5 @@ internal sealed class FailureLimits(IRateLimitStore store, IOptions<RateLimitOpt
         _ => options.Value.KeyFailuresPerMinute,
     };
 
-    private static string Key(string kind, HttpContext context) => kind + "fail:" + PlatformGate.ClientIp(context);
+    private static string Key(string kind, HttpContext context) => kind + "fail:" + ClientAddress.Of(context);
 }

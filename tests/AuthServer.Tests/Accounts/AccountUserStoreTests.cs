@@ -1,6 +1,6 @@
 using System.Security.Claims;
-using AuthServer.Accounts;
 using AuthServer.Data;
+using AuthServer.OAuth.Acceleration;
 using AuthServer.Tests.Infrastructure;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Identity.EntityFrameworkCore;

@@ -61,8 +61,10 @@ public sealed class AdminKeyTests(AuthServerFactory factory) : IClassFixture<Aut
 
         using var response = await api.GetAsync("/admin/accounts/anyone/keys");
 
+        // RFC 6750 §3.1: a request with no credentials is challenged without an error code; the body says why.
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
-        Assert.Contains("invalid_token", response.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
+        Assert.Equal("Bearer realm=\"AuthServer\"", response.Headers.WwwAuthenticate.ToString());
+        Assert.Contains("\"error\":\"invalid_token\"", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
     [Fact]

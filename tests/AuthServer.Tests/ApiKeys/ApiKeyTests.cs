@@ -237,7 +237,7 @@ public sealed class ApiKeyLifecycleTests
 {
     private static ConfiguredAuthServerFactory NewFactory(string? path = null) => new(path ?? TestDatabase.NewSqlitePath(), new Dictionary<string, string?>
     {
-        ["ApiKeys:CacheDuration"] = "00:00:00",
+        ["Caching:ApiKeys"] = "00:00:00",
     });
 
     [Fact]

@@ -1,5 +1,5 @@
 using System.Net;
-using AuthServer.OAuth;
+using AuthServer.OAuth.Acceleration;
 using AuthServer.Tests.Infrastructure;
 using OpenIddict.EntityFrameworkCore.Models;
 

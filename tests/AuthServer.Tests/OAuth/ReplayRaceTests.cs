@@ -16,7 +16,7 @@ public sealed class TwoNodesOnOneFile : IAsyncLifetime
         // No reuse leeway (the public-client rule for every client) and no remembered token status, so that what the
         // tests check right after a race is the database's state on both nodes.
         ["OAuth:RefreshTokenReuseLeeway"] = "00:00:00",
-        ["OAuth:TokenStatusCacheDuration"] = "00:00:00",
+        ["Caching:TokenStatus"] = "00:00:00",
         ["RateLimits:TokenFailuresPerMinute"] = "100000",
     };
 

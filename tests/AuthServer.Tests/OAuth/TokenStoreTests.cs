@@ -1,5 +1,5 @@
 using System.Security.Claims;
-using AuthServer.OAuth;
+using AuthServer.OAuth.Acceleration;
 using AuthServer.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using OpenIddict.Abstractions;

@@ -126,4 +126,18 @@ public sealed class ProfileEndpointTests(AuthServerFactory factory) : IClassFixt
         Assert.Equal(error, body.RootElement.GetProperty("error").GetProperty("type").GetString());
         Assert.False(string.IsNullOrWhiteSpace(body.RootElement.GetProperty("error").GetProperty("message").GetString()));
     }
+
+    /// <summary>The error shape of <c>/oauth</c> and <c>/admin</c>: <c>{"error","error_description"}</c>, RFC 6750's header.</summary>
+    internal static async Task AssertOAuthErrorAsync(HttpResponseMessage response, HttpStatusCode status, string error)
+    {
+        Assert.Equal(status, response.StatusCode);
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        var challenge = response.Headers.WwwAuthenticate.ToString();
+        Assert.StartsWith("Bearer", challenge, StringComparison.Ordinal);
+        Assert.Contains($"error=\"{error}\"", challenge, StringComparison.Ordinal);
+
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal(error, body.RootElement.GetProperty("error").GetString());
+        Assert.False(string.IsNullOrWhiteSpace(body.RootElement.GetProperty("error_description").GetString()));
+    }
 }

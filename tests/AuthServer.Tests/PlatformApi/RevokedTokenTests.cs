@@ -114,7 +114,7 @@ public sealed class RevokedTokenTests(AuthServerFactory factory) : IClassFixture
         Assert.Equal(HttpStatusCode.OK, (await api.SendAsync(revoke)).StatusCode);
 
         using var after = await Dashboard.CallAsync(api, "/admin/clients", token);
-        await ProfileEndpointTests.AssertErrorAsync(after, HttpStatusCode.Unauthorized, "invalid_token");
+        await ProfileEndpointTests.AssertOAuthErrorAsync(after, HttpStatusCode.Unauthorized, "invalid_token");
     }
 
     /// <summary>A person's grant to a new app, whose access token the platform API has just accepted.</summary>
@@ -148,10 +148,13 @@ public sealed class RevokedTokenTests(AuthServerFactory factory) : IClassFixture
     private async Task AssertRefusedAsync(string token)
     {
         using var api = factory.CreateApiClient();
-        foreach (var path in new[] { "/v1/models", "/v1/user/profile", "/admin/clients" })
+        foreach (var path in new[] { "/v1/models", "/v1/user/profile" })
         {
             using var response = await Dashboard.CallAsync(api, path, token);
             await ProfileEndpointTests.AssertErrorAsync(response, HttpStatusCode.Unauthorized, "invalid_token");
         }
+
+        using var admin = await Dashboard.CallAsync(api, "/admin/clients", token);
+        await ProfileEndpointTests.AssertOAuthErrorAsync(admin, HttpStatusCode.Unauthorized, "invalid_token");
     }
 }

@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
 
-namespace AuthServer.Accounts;
+namespace AuthServer.OAuth.Acceleration;
 
 /// <summary>
 /// ASP.NET Core Identity's EF Core user store, with the reads of every sign-in and every authorize, consent and token

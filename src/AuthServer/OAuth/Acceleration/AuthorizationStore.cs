@@ -6,7 +6,7 @@ using Microsoft.Extensions.Options;
 using OpenIddict.EntityFrameworkCore;
 using OpenIddict.EntityFrameworkCore.Models;
 
-namespace AuthServer.OAuth;
+namespace AuthServer.OAuth.Acceleration;
 
 /// <summary>
 /// OpenIddict's EF Core authorization store, with the lookup of a person's earlier consents to a client (subject,

@@ -5,7 +5,7 @@ using OpenIddict.Abstractions;
 using OpenIddict.Core;
 using OpenIddict.EntityFrameworkCore.Models;
 
-namespace AuthServer.OAuth;
+namespace AuthServer.OAuth.Acceleration;
 
 /// <summary>
 /// OpenIddict's scope manager reading scopes through the node-wide <see cref="EntityCache"/>: every token request
@@ -47,18 +47,18 @@ internal sealed class CachedScopeManager(
     public override async ValueTask CreateAsync(OpenIddictEntityFrameworkCoreScope scope, CancellationToken cancellationToken = default)
     {
         await base.CreateAsync(scope, cancellationToken);
-        entities.ForgetAll();
+        entities.InvalidateAll();
     }
 
     public override async ValueTask UpdateAsync(OpenIddictEntityFrameworkCoreScope scope, CancellationToken cancellationToken = default)
     {
         await EntityCache.ChangeAsync(context, scope, () => Store.FindByIdAsync(scope.Id!, cancellationToken), tracked => base.UpdateAsync(tracked, cancellationToken));
-        entities.ForgetAll();
+        entities.InvalidateAll();
     }
 
     public override async ValueTask DeleteAsync(OpenIddictEntityFrameworkCoreScope scope, CancellationToken cancellationToken = default)
     {
         await EntityCache.ChangeAsync(context, scope, () => Store.FindByIdAsync(scope.Id!, cancellationToken), tracked => base.DeleteAsync(tracked, cancellationToken));
-        entities.ForgetAll();
+        entities.InvalidateAll();
     }
 }

@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Collections.Immutable;
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore;
 using Microsoft.Extensions.Options;
@@ -14,22 +13,16 @@ using OpenIddict.Server.AspNetCore;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 using static OpenIddict.Server.OpenIddictServerEvents;
 
-namespace AuthServer.OAuth;
+namespace AuthServer.OAuth.Acceleration;
 
 /// <summary>
 /// Answers the common <c>client_credentials</c> request (a form POST with the grant type, the client's id and secret in
-/// the Authorization header or the form, and optionally a scope) before OpenIddict extracts, validates and handles it.
-/// Through the whole pipeline a token cost about 1 ms of CPU, more than half of it in OpenIddict's handlers and their
-/// dispatch, where the work itself is a cached client lookup, one row and one ES256 signature; here it costs about 40%
-/// of that, the row written with those of concurrent requests (<see cref="TokenGroupCommit"/>).
-/// <para>
-/// The answer is the one OpenIddict gives (<c>ClientCredentialsFastPathTests</c> compares the two): the same checks
-/// (confidential client, its secret, its token endpoint, grant type and scope permissions, registered scopes), the
-/// same token row, the same JWT (OpenIddict's handler, signing key, claims, times truncated to the second), the same
-/// response. Anything else goes on through OpenIddict untouched: another grant, any other parameter or header, a
-/// credential or a scope that does not check out (OpenIddict then gives the error), a setting this path does not
-/// implement. <c>OAuth:ClientCredentialsFastPath</c> turns it off.
-/// </para>
+/// the Authorization header or the form, and optionally a scope) before OpenIddict extracts, validates and handles it:
+/// the same checks, token and response as <see cref="AuthorizationController"/>'s through OpenIddict's pipeline, at a
+/// fraction of the CPU, the token's row written with those of concurrent requests (<see cref="TokenGroupCommit"/>).
+/// <c>ClientCredentialsFastPathTests</c> compares the two. Anything else goes on through OpenIddict untouched: another
+/// grant, any other parameter or header, a credential or a scope that does not check out (OpenIddict then gives the
+/// error), a setting this path does not implement.
 /// </summary>
 internal sealed class ClientCredentialsFastPath(
     IOpenIddictApplicationManager applications,
@@ -54,7 +47,7 @@ internal sealed class ClientCredentialsFastPath(
     {
         ArgumentNullException.ThrowIfNull(context);
         var http = context.Transaction.GetHttpRequest()!;
-        if (!oauth.Value.ClientCredentialsFastPath || !Implements(context.Options) || !IsPlainFormPost(http))
+        if (!Implements(context.Options) || !IsPlainFormPost(http))
         {
             return;
         }
@@ -75,7 +68,7 @@ internal sealed class ClientCredentialsFastPath(
         var permissions = await applications.GetPermissionsAsync(application, cancellation);
         if (!permissions.Contains(Permissions.Endpoints.Token)
             || !permissions.Contains(Permissions.GrantTypes.ClientCredentials)
-            || !requested.All(scope => context.Options.Scopes.Contains(scope) && !ClientCredentialsGrant.IsPersonScope(scope)
+            || !requested.All(scope => context.Options.Scopes.Contains(scope) && !ServiceScopes.IsPersonScope(scope)
                 && permissions.Contains(Permissions.Prefixes.Scope + scope))
             || !await applications.ValidateClientSecretAsync(application, secret, cancellation))
         {
@@ -91,7 +84,7 @@ internal sealed class ClientCredentialsFastPath(
         var issuer = (context.Options.Issuer ?? context.BaseUri)?.AbsoluteUri
             ?? throw new InvalidOperationException("The issuer could not be resolved.");
 
-        var granted = requested.IsEmpty ? ClientCredentialsGrant.DefaultScopes(permissions) : requested;
+        var granted = requested.IsEmpty ? ServiceScopes.Default(permissions) : requested;
         var audiences = await scopes.AudiencesAsync(oauth.Value.Audience, granted, cancellation);
 
         // The row OpenIddict's token manager would create (its id as EF Core would generate it), written with the
@@ -167,9 +160,8 @@ internal sealed class ClientCredentialsFastPath(
         && (type.Charset.Length == 0 || type.Charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase));
 
     /// <summary>
-    /// The grant type, the credentials (exactly one way: the Basic header or the form) and the scopes, each parameter
-    /// given once and nothing else given. Credentials that would need decoding are left to OpenIddict, so that the two
-    /// never read one header differently.
+    /// The grant type, the credentials (exactly one way: the Basic header or the form, read as OpenIddict reads them)
+    /// and the scopes, each parameter given once and nothing else given.
     /// </summary>
     private static bool TryReadRequest(
         HttpRequest http, IFormCollection form, out string clientId, out string secret, out ImmutableArray<string> requested)
@@ -184,67 +176,20 @@ internal sealed class ClientCredentialsFastPath(
             }
         }
 
-        if (form[Parameters.GrantType] != GrantTypes.ClientCredentials)
-        {
-            return false;
-        }
-
         var authorization = http.Headers.Authorization;
-        if (authorization.Count == 0)
-        {
-            clientId = form[Parameters.ClientId].ToString();
-            secret = form[Parameters.ClientSecret].ToString();
-        }
-        else if (authorization.Count != 1 || form.ContainsKey(Parameters.ClientId) || form.ContainsKey(Parameters.ClientSecret)
-            || !TryReadBasic(authorization[0], out clientId, out secret))
+        if (form[Parameters.GrantType] != GrantTypes.ClientCredentials
+            || authorization.Count > 1
+            || (authorization.Count == 1 && (form.ContainsKey(Parameters.ClientId) || form.ContainsKey(Parameters.ClientSecret)))
+            || ClientCredentials.Read(http, form) is not { } credentials)
         {
             return false;
         }
 
-        if (clientId.Length == 0 || secret.Length == 0)
-        {
-            return false;
-        }
-
+        (clientId, secret) = credentials;
         requested = form.TryGetValue(Parameters.Scope, out var scope)
             ? [.. scope.ToString().Split(' ', StringSplitOptions.RemoveEmptyEntries).Distinct(StringComparer.Ordinal)]
             : [];
         return true;
-    }
-
-    private static bool TryReadBasic(string? header, out string clientId, out string secret)
-    {
-        clientId = secret = string.Empty;
-        const string Scheme = "Basic ";
-        if (header is null || !header.StartsWith(Scheme, StringComparison.OrdinalIgnoreCase))
-        {
-            return false;
-        }
-
-        var encoded = header.AsSpan(Scheme.Length).Trim();
-        var bytes = ArrayPool<byte>.Shared.Rent(encoded.Length);
-        try
-        {
-            if (!Convert.TryFromBase64Chars(encoded, bytes, out var length))
-            {
-                return false;
-            }
-
-            var decoded = Encoding.UTF8.GetString(bytes, 0, length);
-            var colon = decoded.IndexOf(':', StringComparison.Ordinal);
-            if (colon <= 0 || decoded.AsSpan().IndexOfAny('%', '+') >= 0)
-            {
-                return false;
-            }
-
-            clientId = decoded[..colon];
-            secret = decoded[(colon + 1)..];
-            return true;
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(bytes);
-        }
     }
 
     private async ValueTask<TimeSpan?> LifetimeAsync(object application, OpenIddictServerOptions options, CancellationToken cancellation)

@@ -1,49 +1,36 @@
 using System.Linq.Expressions;
+using AuthServer.Core;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
 
-namespace AuthServer.OAuth;
+namespace AuthServer.OAuth.Acceleration;
 
 /// <summary>
 /// A node-wide cache of the OpenIddict clients and scopes that every token request reads. OpenIddict's own entity
 /// cache lives only as long as one request (its entities belong to that request's DbContext), so without this every
-/// token, introspection and authorization request would query the client and its scopes again, and EF Core compiles
-/// part of each such query anew. Entries are detached copies, and each caller gets its own copy, so nothing a request
-/// changes or EF Core tracks leaks into another request.
-/// A change made through this node's managers drops the entry at once; other nodes see it within
-/// <see cref="OAuthOptions.EntityCacheDuration"/>.
+/// token, introspection and authorization request would query the client and its scopes again. Entries are detached
+/// copies, and each caller gets its own copy, so nothing a request changes or EF Core tracks leaks into another
+/// request. A change made through this node's managers invalidates the entry at once; other nodes see it within
+/// <see cref="CachingOptions.Clients"/>.
 /// </summary>
-internal sealed class EntityCache(IOptions<OAuthOptions> options) : IDisposable
+internal sealed class EntityCache(IOptions<CachingOptions> caching) : IDisposable
 {
-    private readonly MemoryCache _cache = new(new MemoryCacheOptions { SizeLimit = 10_000 });
-    private long _generation;
-
-    public bool Enabled => options.Value.EntityCacheDuration > TimeSpan.Zero;
+    private readonly NodeCache<object?> _cache = new(sizeLimit: 10_000);
 
     /// <summary>Returns a copy of the cached value, or loads, caches and returns a copy of a fresh one.</summary>
     public async ValueTask<T?> GetOrLoadAsync<T>(string key, Func<ValueTask<T?>> load)
         where T : class
     {
-        if (!Enabled)
+        if (_cache.TryGet(key, out var cached) && cached is T entity)
         {
-            return await load();
+            return Copier<T>.Copy(entity);
         }
 
-        var generation = Interlocked.Read(ref _generation);
-        if (_cache.TryGetValue(key, out Entry<T>? entry) && entry!.Generation == generation)
-        {
-            return entry.Value is null ? null : Copier<T>.Copy(entry.Value);
-        }
-
+        var generation = _cache.Generation;
         var value = await load();
         if (value is not null)
         {
-            _cache.Set(key, new Entry<T>(Copier<T>.Copy(value), generation), new MemoryCacheEntryOptions
-            {
-                AbsoluteExpirationRelativeToNow = options.Value.EntityCacheDuration,
-                Size = 1,
-            });
+            _cache.Set(key, Copier<T>.Copy(value), generation, caching.Value.Clients);
         }
 
         return value;
@@ -53,23 +40,14 @@ internal sealed class EntityCache(IOptions<OAuthOptions> options) : IDisposable
     public async ValueTask<IReadOnlyList<T>> GetOrLoadListAsync<T>(string key, Func<ValueTask<IReadOnlyList<T>>> load)
         where T : class
     {
-        if (!Enabled)
+        if (_cache.TryGet(key, out var cached) && cached is IReadOnlyList<T> list)
         {
-            return await load();
+            return [.. list.Select(Copier<T>.Copy)];
         }
 
-        var generation = Interlocked.Read(ref _generation);
-        if (_cache.TryGetValue(key, out Entry<IReadOnlyList<T>>? entry) && entry!.Generation == generation)
-        {
-            return [.. entry.Value!.Select(Copier<T>.Copy)];
-        }
-
+        var generation = _cache.Generation;
         var values = await load();
-        _cache.Set(key, new Entry<IReadOnlyList<T>>([.. values.Select(Copier<T>.Copy)], generation), new MemoryCacheEntryOptions
-        {
-            AbsoluteExpirationRelativeToNow = options.Value.EntityCacheDuration,
-            Size = 1,
-        });
+        _cache.Set(key, (IReadOnlyList<T>)[.. values.Select(Copier<T>.Copy)], generation, caching.Value.Clients);
         return values;
     }
 
@@ -94,22 +72,13 @@ internal sealed class EntityCache(IOptions<OAuthOptions> options) : IDisposable
         Copier<T>.CopyInto(tracked, entity);
     }
 
-    /// <summary>
-    /// Drops one entry (a client changed on this node). The generation moves too, so a value read before the change
-    /// and stored after it is never served.
-    /// </summary>
-    public void Forget(string key)
-    {
-        Interlocked.Increment(ref _generation);
-        _cache.Remove(key);
-    }
+    /// <summary>A client changed on this node: read it again, and anything read while this happened.</summary>
+    public void Invalidate(string key) => _cache.Invalidate(key);
 
-    /// <summary>Drops everything cached so far (a scope changed: many lists may hold it).</summary>
-    public void ForgetAll() => Interlocked.Increment(ref _generation);
+    /// <summary>A scope changed: many lists may hold it.</summary>
+    public void InvalidateAll() => _cache.InvalidateAll();
 
     public void Dispose() => _cache.Dispose();
-
-    private sealed record Entry<T>(T? Value, long Generation);
 
     /// <summary>
     /// Copies an entity's scalar properties (strings and values) into a new instance; navigation collections are

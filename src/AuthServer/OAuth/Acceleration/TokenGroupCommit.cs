@@ -1,7 +1,7 @@
 using AuthServer.Data;
 using OpenIddict.EntityFrameworkCore.Models;
 
-namespace AuthServer.OAuth;
+namespace AuthServer.OAuth.Acceleration;
 
 /// <summary>
 /// Writes the new token rows of concurrent requests together (a group commit): a request hands over its row and waits;

@@ -7,7 +7,7 @@ using OpenIddict.Abstractions;
 using OpenIddict.EntityFrameworkCore;
 using OpenIddict.EntityFrameworkCore.Models;
 
-namespace AuthServer.OAuth;
+namespace AuthServer.OAuth.Acceleration;
 
 /// <summary>
 /// OpenIddict's EF Core token store, with one change on the path of every issued token: linking a new token to its

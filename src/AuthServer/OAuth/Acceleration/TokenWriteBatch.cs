@@ -5,7 +5,7 @@ using OpenIddict.EntityFrameworkCore.Models;
 using OpenIddict.Server;
 using static OpenIddict.Server.OpenIddictServerEvents;
 
-namespace AuthServer.OAuth;
+namespace AuthServer.OAuth.Acceleration;
 
 /// <summary>
 /// The token rows of one sign-in (one token response, one authorization response) written together: OpenIddict
@@ -16,7 +16,7 @@ namespace AuthServer.OAuth;
 /// of two requests redeeming one code at once, one commits its redemption with its tokens and the other writes
 /// nothing and is refused as a replay. A code is spent in the commit that stores what was issued for it, so a replay
 /// seen after that commit revokes those tokens too, and a write that fails spends nothing (the client may retry).
-/// A refresh token is redeemed on its own, first (<see cref="TokenManager"/>): a confidential client's reuse within
+/// A refresh token is redeemed on its own, first (<see cref="OAuth.TokenManager"/>): a confidential client's reuse within
 /// the leeway goes on even when its redemption loses.
 /// Nothing is returned to a client before its rows are written: a sign-in rejected or failing before the flush returns
 /// no token, and its rows are dropped with the request's context.
@@ -58,20 +58,15 @@ internal sealed class TokenWriteBatch(AuthDbContext context, TimeProvider clock)
         await context.Database.CreateExecutionStrategy().ExecuteAsync(async () =>
         {
             await using var transaction = await context.Database.BeginTransactionAsync(cancellationToken);
-
-            // A redemption and new rows change no answer the introspection cache remembers (see OAuthChangeSignal).
-            using (redeemed is not null && OnlyNewTokensBeside(redeemed) ? OAuthChangeSignal.Redemption() : null)
+            if (redeemed is not null && !await TokenRedemption.TryAsync(context, redeemed, clock.GetUtcNow(), cancellationToken))
             {
-                if (redeemed is not null && !await TokenRedemption.TryAsync(context, redeemed, clock.GetUtcNow(), cancellationToken))
-                {
-                    await transaction.RollbackAsync(cancellationToken);
-                    lost = true;
-                    return;
-                }
-
-                await context.SaveChangesAsync(cancellationToken);
-                await transaction.CommitAsync(cancellationToken);
+                await transaction.RollbackAsync(cancellationToken);
+                lost = true;
+                return;
             }
+
+            await context.SaveChangesAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
         });
 
         if (!lost)
@@ -87,12 +82,6 @@ internal sealed class TokenWriteBatch(AuthDbContext context, TimeProvider clock)
 
         return redeemed;
     }
-
-    private bool OnlyNewTokensBeside(OpenIddictEntityFrameworkCoreToken redeemed) =>
-        context.ChangeTracker.Entries().All(entry =>
-            entry.State == EntityState.Unchanged
-            || ReferenceEquals(entry.Entity, redeemed)
-            || (entry.State == EntityState.Added && entry.Entity is OpenIddictEntityFrameworkCoreToken));
 
     /// <summary>Opens the batch before the presented code or refresh token (if any) is redeemed.</summary>
     internal sealed class Begin(TokenWriteBatch batch) : IOpenIddictServerHandler<ProcessSignInContext>

@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using AuthServer.Accounts;
+using AuthServer.Core;
 using AuthServer.Data;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc;
@@ -72,7 +73,7 @@ internal sealed class RegisterModel(
     }
 
     private RedirectResult Registered() =>
-        Redirect("/account/login?Registered=true&ReturnUrl=" + Uri.EscapeDataString(AccountsExtensions.LocalOrHome(Url, ReturnUrl)));
+        Redirect(Routes.SignIn + "?Registered=true&ReturnUrl=" + Uri.EscapeDataString(AccountsExtensions.LocalOrHome(Url, ReturnUrl)));
 
     internal sealed class RegisterInput
     {

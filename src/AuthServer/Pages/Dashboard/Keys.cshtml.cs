@@ -1,5 +1,5 @@
 using AuthServer.ApiKeys;
-using AuthServer.OAuth;
+using AuthServer.Core;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.ModelBinding;
