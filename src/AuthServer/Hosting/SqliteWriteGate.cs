@@ -78,7 +78,7 @@ internal sealed class SqliteWriteGate : DbCommandInterceptor, IDbConnectionInter
         }
 
         Enter();
-        return Begin(connection, eventData);
+        return BeginHoldingGate(connection, eventData);
     }
 
     public async ValueTask<InterceptionResult<DbTransaction>> TransactionStartingAsync(
@@ -91,10 +91,10 @@ internal sealed class SqliteWriteGate : DbCommandInterceptor, IDbConnectionInter
         }
 
         await EnterAsync(cancellationToken);
-        return Begin(connection, eventData);
+        return BeginHoldingGate(connection, eventData);
     }
 
-    private InterceptionResult<DbTransaction> Begin(DbConnection connection, TransactionStartingEventData eventData)
+    private InterceptionResult<DbTransaction> BeginHoldingGate(DbConnection connection, TransactionStartingEventData eventData)
     {
         try
         {
