@@ -90,6 +90,13 @@ internal static class ClientsAdminApi
             return TypedResults.NotFound(NotFound(clientId));
         }
 
+        // RFC 7592 §2.2: the body may repeat the client_id, never change it.
+        if (metadata.ClientId is { } bodyId && bodyId != clientId)
+        {
+            return TypedResults.BadRequest(new AdminError(ClientRegistrationException.InvalidClientMetadata,
+                "The client_id in the body must be the one in the path."));
+        }
+
         if (ToRegistration(metadata) is not { } registration)
         {
             return TypedResults.BadRequest(Invalid(metadata));
@@ -190,7 +197,8 @@ internal static class ClientsAdminApi
                 ? scopes
                 : grants.Contains(GrantTypes.AuthorizationCode) ? ClientRegistrar.DefaultScopes : [PlatformScopes.Read],
             [.. (metadata.PostLogoutRedirectUris ?? []).Select(value => new Uri(value))],
-            grants);
+            grants,
+            metadata.ClientId);
     }
 
     /// <summary>Says what is wrong with metadata that could not even be read into a registration.</summary>
@@ -248,7 +256,7 @@ internal static class ClientsAdminApi
     private static AdminError NotFound(string clientId) => new("not_found", $"No client '{clientId}'.");
 }
 
-/// <summary>RFC 7591 §2 client metadata.</summary>
+/// <summary>RFC 7591 §2 client metadata; a <c>client_id</c> may be chosen at creation (a resource server names itself).</summary>
 internal sealed record ClientMetadata(
     [property: JsonPropertyName("client_name")] string? ClientName,
     [property: JsonPropertyName("redirect_uris")] List<string>? RedirectUris,
@@ -256,7 +264,8 @@ internal sealed record ClientMetadata(
     [property: JsonPropertyName("grant_types")] List<string>? GrantTypes,
     [property: JsonPropertyName("response_types")] List<string>? ResponseTypes,
     [property: JsonPropertyName("scope")] string? Scope,
-    [property: JsonPropertyName("token_endpoint_auth_method")] string? TokenEndpointAuthMethod);
+    [property: JsonPropertyName("token_endpoint_auth_method")] string? TokenEndpointAuthMethod,
+    [property: JsonPropertyName("client_id")] string? ClientId = null);
 
 /// <summary>RFC 7591 §3.2.1 client information response (the secret only at creation).</summary>
 internal sealed record ClientResponse(

@@ -90,6 +90,78 @@ public sealed class ClientsAdminTests(AuthServerFactory factory) : IClassFixture
     }
 
     [Fact]
+    public async Task Create_WithChosenClientId_RegistersAResourceServerThatIsTheTokensAudience()
+    {
+        // A host of its own: the shared one may already have registered the platform's audience.
+        await using var host = new AuthServerFactory();
+        using var admin = await host.CreateAdminClientAsync();
+
+        using var created = await admin.PostAsJsonAsync("/admin/clients", new
+        {
+            client_id = "platform-api",
+            client_name = "Platform API",
+            grant_types = new[] { "client_credentials" },
+            scope = "read",
+        });
+        var text = await created.Content.ReadAsStringAsync();
+        Assert.True(created.StatusCode == HttpStatusCode.Created, text);
+        using var body = JsonDocument.Parse(text);
+        Assert.Equal("platform-api", body.RootElement.GetProperty("client_id").GetString());
+        Assert.Equal("/admin/clients/platform-api", created.Headers.Location!.OriginalString);
+        var resourceServer = new RegisteredClient("platform-api", body.RootElement.GetProperty("client_secret").GetString());
+
+        // A token for another client names platform-api as its audience, so platform-api may introspect it.
+        var service = await host.RegisterServiceAsync("read");
+        using var api = host.CreateApiClient();
+        var token = await OAuthFlow.TokenAsync(api, service, new Dictionary<string, string> { ["grant_type"] = "client_credentials" });
+        using var introspect = new HttpRequestMessage(HttpMethod.Post, "/oauth/introspect")
+        {
+            Headers = { Authorization = OAuthFlow.Basic(resourceServer) },
+            Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["token"] = token.AccessToken! }),
+        };
+        using var answer = await api.SendAsync(introspect);
+        using var introspected = JsonDocument.Parse(await answer.Content.ReadAsStringAsync());
+        Assert.True(introspected.RootElement.GetProperty("active").GetBoolean(), introspected.RootElement.ToString());
+
+        // Chosen once: taken afterwards, and the body of an update may repeat it but not change it.
+        using var again = await admin.PostAsJsonAsync("/admin/clients", new
+        {
+            client_id = "platform-api",
+            client_name = "Impostor",
+            grant_types = new[] { "client_credentials" },
+        });
+        Assert.Equal(HttpStatusCode.BadRequest, again.StatusCode);
+        Assert.Contains("invalid_client_metadata", await again.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        using var renamed = await admin.PutAsJsonAsync("/admin/clients/platform-api", new
+        {
+            client_id = "other-api",
+            client_name = "Platform API",
+            grant_types = new[] { "client_credentials" },
+        });
+        Assert.Equal(HttpStatusCode.BadRequest, renamed.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("ab")]
+    [InlineData("no spaces")]
+    [InlineData("slash/inside")]
+    public async Task Create_WithInvalidClientId_IsRefusedLikeTheCli(string clientId)
+    {
+        using var admin = await factory.CreateAdminClientAsync();
+
+        using var response = await admin.PostAsJsonAsync("/admin/clients", new
+        {
+            client_id = clientId,
+            client_name = "Bad",
+            grant_types = new[] { "client_credentials" },
+        });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("invalid_client_metadata", body.RootElement.GetProperty("error").GetString());
+    }
+
+    [Fact]
     public async Task Create_NativeAppPrivateSchemeAndLoopback_AreAccepted()
     {
         using var admin = await factory.CreateAdminClientAsync();
