@@ -11,7 +11,8 @@ namespace AuthServer.OAuth;
 /// <summary>
 /// A failed client authentication at the token, introspection or revocation endpoint gets one answer, whatever went
 /// wrong (an unknown client, a wrong secret, a client not allowed there): the description must not tell an attacker
-/// which client_ids exist. The failure is also marked on the request, for the per-address failure limit.
+/// which client_ids exist. The failure, and any error to a request that names no client, is also marked on the
+/// request, for the per-address failure limit.
 /// </summary>
 internal sealed class ClientAuthenticationFailures :
     IOpenIddictServerHandler<ApplyTokenResponseContext>,
@@ -51,14 +52,23 @@ internal sealed class ClientAuthenticationFailures :
     private static ValueTask Handle(BaseRequestContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        if (context.Transaction.Response is { Error: Errors.InvalidClient } response)
+        if (context.Transaction.Response is not { Error: { } error } response)
+        {
+            return default;
+        }
+
+        if (error == Errors.InvalidClient)
         {
             response.ErrorDescription = Description;
             response.ErrorUri = null;
-            if (context.Transaction.GetHttpRequest() is { } request)
-            {
-                Mark(request.HttpContext);
-            }
+        }
+
+        // A failed authentication, or an error to a request that names no client at all (OpenIddict reads the
+        // client_id of a Basic header into the request too).
+        if ((error == Errors.InvalidClient || string.IsNullOrEmpty(context.Transaction.Request?.ClientId))
+            && context.Transaction.GetHttpRequest() is { } request)
+        {
+            Mark(request.HttpContext);
         }
 
         return default;

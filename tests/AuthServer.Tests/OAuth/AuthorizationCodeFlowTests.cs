@@ -12,7 +12,7 @@ using OpenIddict.Abstractions;
 namespace AuthServer.Tests.OAuth;
 
 /// <summary>The whole flow over HTTP against the real host on a real SQLite file.</summary>
-public sealed class AuthorizationCodeFlowTests(AuthServerFactory factory) : IClassFixture<AuthServerFactory>
+public class AuthorizationCodeFlowTests(AuthServerFactory factory) : IClassFixture<AuthServerFactory>
 {
     private const string RedirectUri = "https://app.example/callback";
 

@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.WebUtilities;
 namespace AuthServer.Tests.OAuth;
 
 /// <summary>Bad authorization requests: what is shown on the server, and what goes back to the client.</summary>
-public sealed class AuthorizeRequestTests(AuthServerFactory factory) : IClassFixture<AuthServerFactory>
+public class AuthorizeRequestTests(AuthServerFactory factory) : IClassFixture<AuthServerFactory>
 {
     private const string RedirectUri = "https://app.example/callback";
 

@@ -8,7 +8,7 @@ using Microsoft.IdentityModel.JsonWebTokens;
 namespace AuthServer.Tests.OAuth;
 
 /// <summary>Services and resource servers: client credentials, introspection (tokens and API keys), revocation.</summary>
-public sealed class ServiceClientTests(AuthServerFactory factory) : IClassFixture<AuthServerFactory>
+public class ServiceClientTests(AuthServerFactory factory) : IClassFixture<AuthServerFactory>
 {
     [Fact]
     public async Task ClientCredentials_TokenCarriesTheClientsScopesOnly()

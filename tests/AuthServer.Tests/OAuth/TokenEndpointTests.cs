@@ -5,7 +5,7 @@ using AuthServer.Tests.Infrastructure;
 namespace AuthServer.Tests.OAuth;
 
 /// <summary>Bad token requests: each answers 4xx with the RFC 6749 error code, never 5xx.</summary>
-public sealed class TokenEndpointTests(AuthServerFactory factory) : IClassFixture<AuthServerFactory>
+public class TokenEndpointTests(AuthServerFactory factory) : IClassFixture<AuthServerFactory>
 {
     private const string RedirectUri = "https://app.example/callback";
 
@@ -293,6 +293,30 @@ public sealed class TokenLifetimeTests
         // The legitimate holder's newer token is dead too: the whole family is revoked.
         var legitimate = await OAuthFlow.RefreshAsync(api, client, rotated.RefreshToken!);
         Assert.Equal("invalid_grant", legitimate.Error);
+    }
+
+    [Fact]
+    public async Task Refresh_PastTheAbsoluteLifetime_IsInvalidGrant_AndRotationNeverExtendsIt()
+    {
+        await using var factory = new ConfiguredAuthServerFactory(TestDatabase.NewSqlitePath(), new Dictionary<string, string?>
+        {
+            ["OAuth:RefreshTokenAbsoluteLifetime"] = "00:00:04",
+        });
+        var (_, client, tokens) = await OAuthFlow.FullFlowAsync(factory);
+        using var api = factory.CreateApiClient();
+
+        // Rotation works while the family is young, and hands out a token that is still bound by the family's end.
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        var rotated = await OAuthFlow.RefreshAsync(api, client, tokens.RefreshToken!);
+        Assert.True(rotated.Status == HttpStatusCode.OK, rotated.Body.ToString());
+        var again = await OAuthFlow.RefreshAsync(api, client, rotated.RefreshToken!);
+        Assert.True(again.Status == HttpStatusCode.OK, again.Body.ToString());
+
+        await Task.Delay(TimeSpan.FromSeconds(4));
+        var late = await OAuthFlow.RefreshAsync(api, client, again.RefreshToken!);
+
+        Assert.Equal(HttpStatusCode.BadRequest, late.Status);
+        Assert.Equal("invalid_grant", late.Error);
     }
 
     [Fact]

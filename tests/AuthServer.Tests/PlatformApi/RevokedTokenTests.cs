@@ -9,7 +9,7 @@ namespace AuthServer.Tests.PlatformApi;
 /// just accepted (and so remember): RFC 7009 revocation, a replayed code (RFC 6749 §4.1.2), a replayed refresh
 /// token, the person revoking the app, and the app being deleted.
 /// </summary>
-public sealed class RevokedTokenTests(AuthServerFactory factory) : IClassFixture<AuthServerFactory>
+public class RevokedTokenTests(AuthServerFactory factory) : IClassFixture<AuthServerFactory>
 {
     private const string RedirectUri = "https://app.example/callback";
     private const string Scope = "openid profile offline_access read";

@@ -81,6 +81,49 @@ public sealed class BruteForceTests(StrictServer server) : IClassFixture<StrictS
     }
 
     [Fact]
+    public async Task TokenEndpoint_AtDefaultLimits_AHundredInvalidGrants_LockOutNoOne_ThirtyOneFailedAuthentications_Do()
+    {
+        // Default limits (30 failed authentications a minute), on a server of its own: one address, as behind a NAT.
+        await using var server = new ConfiguredAuthServerFactory(TestDatabase.NewSqlitePath());
+        var service = await server.RegisterServiceAsync("read");
+        var other = await server.RegisterServiceAsync("read");
+        using var api = server.CreateApiClient();
+        var grant = new Dictionary<string, string> { ["grant_type"] = "client_credentials" };
+        for (var i = 0; i < 100; i++)
+        {
+            var refused = await OAuthFlow.TokenAsync(api, service, new Dictionary<string, string>
+            {
+                ["grant_type"] = "refresh_token",
+                ["refresh_token"] = $"lost-race-{i}",
+            });
+            Assert.Equal("invalid_grant", refused.Error);
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await OAuthFlow.TokenAsync(api, service, grant)).Status);
+        Assert.Equal(HttpStatusCode.OK, (await OAuthFlow.TokenAsync(api, other, grant)).Status);
+
+        // Failed authentications count: a wrong secret, and a request that names no client at all.
+        for (var i = 0; i < 30; i++)
+        {
+            var failed = i % 2 == 0
+                ? await OAuthFlow.TokenAsync(api, service, new Dictionary<string, string>(grant), secretOverride: "not-the-secret")
+                : await AnonymousAsync(api, grant);
+            Assert.True(failed.Error is "invalid_client" or "invalid_request", failed.Body.ToString());
+        }
+
+        var blocked = await OAuthFlow.TokenAsync(api, other, new Dictionary<string, string>(grant), secretOverride: "not-the-secret");
+        Assert.Equal(HttpStatusCode.TooManyRequests, blocked.Status);
+        Assert.Equal("rate_limit_exceeded", blocked.Error);
+    }
+
+    private static async Task<TokenResponse> AnonymousAsync(HttpClient api, IDictionary<string, string> form)
+    {
+        using var response = await api.PostAsync("/oauth/token", new FormUrlEncodedContent(form));
+        using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return new TokenResponse(response.StatusCode, document.RootElement.Clone());
+    }
+
+    [Fact]
     public async Task Introspection_FailedClientAuthentications_CountTowardTheLimit()
     {
         // A server of its own: the address's token failures are what this test counts.
