@@ -37,9 +37,30 @@ public sealed class CachingOptions
 /// <summary>Registers the <c>Caching</c> section, checked at start-up.</summary>
 internal static class CachingExtensions
 {
+    // The keys these durations had before the Caching section, still read (the new key wins), so that an operator's
+    // existing configuration keeps its meaning; docs/configuration.md lists them.
+    private static readonly (string OldKey, Action<CachingOptions, TimeSpan> Set)[] Renamed =
+    [
+        ("ApiKeys:CacheDuration", (options, value) => options.ApiKeys = value),
+        ("OAuth:EntityCacheDuration", (options, value) => options.Clients = value),
+        ("OAuth:TokenStatusCacheDuration", (options, value) => options.TokenStatus = value),
+        ("OAuth:IntrospectionCacheDuration", (options, value) => options.Introspection = value),
+        ("RateLimits:PayerCacheDuration", (options, value) => options.Payers = value),
+    ];
+
     public static IHostApplicationBuilder AddCaching(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<CachingOptions>()
+            .Configure<IConfiguration>((options, configuration) =>
+            {
+                foreach (var (oldKey, set) in Renamed)
+                {
+                    if (configuration.GetValue<TimeSpan?>(oldKey) is { } value)
+                    {
+                        set(options, value);
+                    }
+                }
+            })
             .BindConfiguration(CachingOptions.SectionName)
             .ValidateDataAnnotations()
             .ValidateOnStart();
