@@ -56,7 +56,7 @@ internal sealed class AccountTierService(
             throw new InvalidOperationException(string.Join(" ", result.Errors.Select(error => error.Description)));
         }
 
-        payers.ForgetAccount(user.Id);
+        payers.InvalidateAccount(user.Id);
         await audit.WriteAsync(actor, "account.tier_changed", user.Id, user.Id, new { tier, requestsPerMinute }, cancellationToken);
         return user;
     }
@@ -89,7 +89,7 @@ internal sealed class AccountTierService(
         row.Tier = tier;
         row.RequestsPerMinute = tier == AccountTiers.Enterprise ? requestsPerMinute : null;
         await context.SaveChangesAsync(cancellationToken);
-        payers.ForgetClient(clientId);
+        payers.InvalidateClient(clientId);
         await audit.WriteAsync(actor, "client.tier_changed", clientId, null, new { tier, requestsPerMinute }, cancellationToken);
         return row;
     }

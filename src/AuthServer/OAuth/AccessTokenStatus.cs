@@ -15,7 +15,7 @@ namespace AuthServer.OAuth;
 /// <remarks>
 /// Callers remember an answer for <see cref="CachingOptions.TokenStatus"/> and only while
 /// <see cref="Generation"/> is the one they read before asking: every revocation or deletion made on this node
-/// (<see cref="Changed"/>) moves it, so such a change is seen by the next call here, even one whose database read
+/// (<see cref="InvalidateAll"/>) moves it, so such a change is seen by the next call here, even one whose database read
 /// was already under way. A change made on another node is seen within the cache duration.
 /// </remarks>
 internal sealed class AccessTokenStatus(IServiceScopeFactory scopes, IOptions<CachingOptions> caching)
@@ -28,7 +28,7 @@ internal sealed class AccessTokenStatus(IServiceScopeFactory scopes, IOptions<Ca
     public TimeSpan CacheDuration => caching.Value.TokenStatus;
 
     /// <summary>A token or authorization was revoked or deleted here: answers given before are no longer trusted.</summary>
-    public void Changed() => Interlocked.Increment(ref _generation);
+    public void InvalidateAll() => Interlocked.Increment(ref _generation);
 
     public async ValueTask<bool> IsActiveAsync(string tokenId, CancellationToken cancellationToken)
     {

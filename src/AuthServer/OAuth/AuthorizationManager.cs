@@ -20,34 +20,34 @@ internal sealed class AuthorizationManager(
     public override async ValueTask<bool> TryRevokeAsync(OpenIddictEntityFrameworkCoreAuthorization authorization, CancellationToken cancellationToken = default)
     {
         var revoked = await base.TryRevokeAsync(authorization, cancellationToken);
-        tokenStatus.Changed();
+        tokenStatus.InvalidateAll();
         return revoked;
     }
 
     public override async ValueTask<long> RevokeAsync(string? subject, string? client, string? status, string? type, CancellationToken cancellationToken = default)
     {
         var count = await base.RevokeAsync(subject, client, status, type, cancellationToken);
-        tokenStatus.Changed();
+        tokenStatus.InvalidateAll();
         return count;
     }
 
     public override async ValueTask<long> RevokeByApplicationIdAsync(string identifier, CancellationToken cancellationToken = default)
     {
         var count = await base.RevokeByApplicationIdAsync(identifier, cancellationToken);
-        tokenStatus.Changed();
+        tokenStatus.InvalidateAll();
         return count;
     }
 
     public override async ValueTask<long> RevokeBySubjectAsync(string subject, CancellationToken cancellationToken = default)
     {
         var count = await base.RevokeBySubjectAsync(subject, cancellationToken);
-        tokenStatus.Changed();
+        tokenStatus.InvalidateAll();
         return count;
     }
 
     public override async ValueTask DeleteAsync(OpenIddictEntityFrameworkCoreAuthorization authorization, CancellationToken cancellationToken = default)
     {
         await base.DeleteAsync(authorization, cancellationToken);
-        tokenStatus.Changed();
+        tokenStatus.InvalidateAll();
     }
 }

@@ -38,14 +38,14 @@ internal class ClientApplicationManager(
     public override async ValueTask UpdateAsync(OpenIddictEntityFrameworkCoreApplication application, CancellationToken cancellationToken = default)
     {
         await base.UpdateAsync(application, cancellationToken);
-        tokenStatus.Changed();
+        tokenStatus.InvalidateAll();
     }
 
     public override async ValueTask DeleteAsync(OpenIddictEntityFrameworkCoreApplication application, CancellationToken cancellationToken = default)
     {
         // The store deletes the client's tokens and authorizations with it.
         await base.DeleteAsync(application, cancellationToken);
-        tokenStatus.Changed();
+        tokenStatus.InvalidateAll();
     }
 
     public override async ValueTask<bool> ValidateClientSecretAsync(

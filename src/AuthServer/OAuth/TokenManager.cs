@@ -45,42 +45,42 @@ internal class TokenManager(
     public override async ValueTask<bool> TryRevokeAsync(OpenIddictEntityFrameworkCoreToken token, CancellationToken cancellationToken = default)
     {
         var revoked = await base.TryRevokeAsync(token, cancellationToken);
-        tokenStatus.Changed();
+        tokenStatus.InvalidateAll();
         return revoked;
     }
 
     public override async ValueTask<long> RevokeByAuthorizationIdAsync(string identifier, CancellationToken cancellationToken = default)
     {
         var count = await base.RevokeByAuthorizationIdAsync(identifier, cancellationToken);
-        tokenStatus.Changed();
+        tokenStatus.InvalidateAll();
         return count;
     }
 
     public override async ValueTask<long> RevokeByApplicationIdAsync(string identifier, CancellationToken cancellationToken = default)
     {
         var count = await base.RevokeByApplicationIdAsync(identifier, cancellationToken);
-        tokenStatus.Changed();
+        tokenStatus.InvalidateAll();
         return count;
     }
 
     public override async ValueTask<long> RevokeBySubjectAsync(string subject, CancellationToken cancellationToken = default)
     {
         var count = await base.RevokeBySubjectAsync(subject, cancellationToken);
-        tokenStatus.Changed();
+        tokenStatus.InvalidateAll();
         return count;
     }
 
     public override async ValueTask<long> RevokeAsync(string? subject, string? client, string? status, string? type, CancellationToken cancellationToken = default)
     {
         var count = await base.RevokeAsync(subject, client, status, type, cancellationToken);
-        tokenStatus.Changed();
+        tokenStatus.InvalidateAll();
         return count;
     }
 
     public override async ValueTask DeleteAsync(OpenIddictEntityFrameworkCoreToken token, CancellationToken cancellationToken = default)
     {
         await base.DeleteAsync(token, cancellationToken);
-        tokenStatus.Changed();
+        tokenStatus.InvalidateAll();
     }
 }
 

@@ -34,12 +34,12 @@ internal sealed record AccountProfile(string Id, string? Email, string? Name);
 /// access token, the developer who registered the client, or the client itself when an admin registered it (it
 /// carries its own tier). Tiers and ownership are cached for <see cref="CachingOptions.Payers"/>, so
 /// the hot path does no database work, and a tier change made on this node is applied at once
-/// (<see cref="ForgetAccount"/>). A caller may keep a resolved payer itself until the expiry it is given, as long as
+/// (<see cref="InvalidateAccount"/>). A caller may keep a resolved payer itself until the expiry it is given, as long as
 /// <see cref="Generation"/> has not moved.
 /// </summary>
 internal sealed class PayerResolver(IServiceScopeFactory scopes, IOptions<RateLimitOptions> options, IOptions<CachingOptions> caching) : IDisposable
 {
-    // Accounts and clients; every Forget moves the generation.
+    // Accounts and clients; every invalidation moves the generation.
     private readonly NodeCache<object?> _cache = new(sizeLimit: 100_000);
 
     /// <summary>What a node remembers of an account: its limit, and its profile (accounts only).</summary>
@@ -52,7 +52,7 @@ internal sealed class PayerResolver(IServiceScopeFactory scopes, IOptions<RateLi
 
     private sealed record ClientBilling(string? OwnerId, AccountLimit? Own, long ExpiresAt);
 
-    /// <summary>Moves with every Forget on this node: a payer kept by a caller from before is stale.</summary>
+    /// <summary>Moves with every invalidation on this node: a payer kept by a caller from before is stale.</summary>
     public long Generation => _cache.Generation;
 
     /// <summary>Whether callers may keep what they resolve (the cache is on).</summary>
@@ -98,9 +98,9 @@ internal sealed class PayerResolver(IServiceScopeFactory scopes, IOptions<RateLi
     public async ValueTask<AccountProfile?> ProfileAsync(string accountId, CancellationToken cancellationToken) =>
         (await AccountAsync(accountId, cancellationToken))?.Profile;
 
-    public void ForgetAccount(string accountId) => _cache.Invalidate("account:" + accountId);
+    public void InvalidateAccount(string accountId) => _cache.Invalidate("account:" + accountId);
 
-    public void ForgetClient(string clientId) => _cache.Invalidate("client:" + clientId);
+    public void InvalidateClient(string clientId) => _cache.Invalidate("client:" + clientId);
 
     private async ValueTask<AccountLimit?> AccountAsync(string accountId, CancellationToken cancellationToken)
     {
