@@ -32,8 +32,8 @@ if (cliMode)
 // Each feature registers itself; a feature uses only the ones above it here (docs/architecture.md draws the graph).
 builder.AddDatabase();
 builder.AddCaching();
-builder.AddTransport();
 builder.AddHealth();
+builder.AddTransport();
 builder.AddAudit();
 builder.AddRateLimits();
 builder.AddUsage();

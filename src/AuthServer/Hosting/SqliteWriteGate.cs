@@ -7,19 +7,11 @@ using Microsoft.EntityFrameworkCore.Diagnostics;
 namespace AuthServer.Hosting;
 
 /// <summary>
-/// Makes the embedded SQLite database take concurrent writes well.
-/// <list type="bullet">
-/// <item>SQLite has one writer at a time. When two connections write at once the loser gets SQLITE_BUSY, and
-/// Microsoft.Data.Sqlite retries by sleeping 150 ms, so under load writers queue in 150 ms steps. This gate queues
-/// the writes of this process instead (an async lock around each writing statement or transaction), so a write waits
-/// only for the one before it. Reads are never gated: WAL lets them run beside the writer.</item>
-/// <item>Each connection gets <c>synchronous=NORMAL</c> (in WAL mode a commit no longer waits for an fsync; a
-/// process crash or restart loses nothing, only a power cut can lose the last commits) and a native busy timeout,
-/// for writers in other processes (the CLI beside a running server).</item>
-/// </list>
-/// A transaction holds the gate from its start until it ends or its connection closes; a writing statement outside a
-/// transaction holds it while it runs (which statements write, EF Core says: see <see cref="IsWrite"/>). A write
-/// that waits longer than <see cref="MaxWait"/> fails as a database timeout (so a fault shows as 503, never a hang).
+/// Queues this process's writes to the embedded SQLite database, which has one writer at a time (Microsoft.Data.Sqlite
+/// would retry a collision by sleeping 150 ms): a transaction, or a writing statement outside one, holds an async lock
+/// while it runs; reads are never gated (WAL). A write that waits longer than <see cref="MaxWait"/> fails as a database
+/// timeout (503, never a hang). Each connection also gets <c>synchronous=NORMAL</c> and a busy timeout for writers in
+/// other processes (docs/operations.md says what that means for durability).
 /// </summary>
 internal sealed class SqliteWriteGate : DbCommandInterceptor, IDbConnectionInterceptor, ITransactionEndInterceptor, IDisposable
 {

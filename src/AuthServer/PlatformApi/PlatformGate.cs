@@ -6,16 +6,10 @@ using AuthServer.Usage;
 namespace AuthServer.PlatformApi;
 
 /// <summary>
-/// The gate in front of <c>/v1</c>, and the whole of its security: reads the bearer credential, refuses a call to an
-/// endpoint with <see cref="RequiredScopes"/> without a valid one (401, or 503 when the credential store is down),
-/// charges each authenticated call to its paying account's limit and answers 429 past it, refuses a caller without
-/// one of the endpoint's scopes (403), puts <c>X-RateLimit-*</c> on every response of an authenticated call, counts
-/// usage, and feeds the activity monitor. A client IP that keeps failing authentication is refused before its
-/// credentials are even looked at.
-/// It stands in for ASP.NET Core's authentication and authorization middleware on this path (they run per request
-/// and cost more than the rest of a <c>/v1</c> call): the caller is built once per credential and shared.
-/// A rejected call does no database work: the credential and the payer come from the node's caches and the counters
-/// from memory or Redis.
+/// The gate in front of <c>/v1</c>, and the whole of its security: the bearer credential (401, or 503 when its store
+/// is down), the paying account's rate limit (429 and <c>X-RateLimit-*</c>), the endpoint's scopes (403), usage and the
+/// activity monitor. It stands in for ASP.NET Core's authentication and authorization middleware on this hot path,
+/// and a rejected call does no database work (caches and counters only).
 /// </summary>
 internal sealed class PlatformGate(
     RequestDelegate next,
@@ -123,7 +117,7 @@ internal sealed class PlatformGate(
             return seen.Payer;
         }
 
-        // Read before resolving: a Forget racing with this resolution leaves what it resolved already stale.
+        // Read before resolving: an invalidation racing with this resolution leaves what it resolved already stale.
         var generation = payers.Generation;
         var (payer, expiresAt) = await payers.ResolveAsync(caller.Lookup, cancellationToken);
         if (payer is not null && payers.Remembers)

@@ -7,9 +7,8 @@ namespace AuthServer.OAuth.Acceleration;
 /// Writes the new token rows of concurrent requests together (a group commit): a request hands over its row and waits;
 /// the rows that arrived while the previous write was in flight go out in the next one, one <c>SaveChanges</c>, one
 /// transaction. Each request still answers only once its own row is committed, and a failed write fails every request
-/// whose row it carried (none of them returns a token). One row per write made the insert about half of a
-/// <c>client_credentials</c> token's CPU time (perf); written together, the token's CPU time fell from 0.66 ms to
-/// 0.33-0.40 ms (A/B pairs). Alone, a row is written at once.
+/// whose row it carried (none of them returns a token). One write per row was about half of a
+/// <c>client_credentials</c> token's CPU time (docs/benchmarks.md). Alone, a row is written at once.
 /// </summary>
 internal sealed class TokenGroupCommit(IServiceScopeFactory scopes)
 {

@@ -15,8 +15,8 @@ namespace AuthServer.OAuth.Acceleration;
 /// each with an expression compiled for it) only to take their ids. The rows written are the same.
 /// During a sign-in, new rows wait in the context for the <see cref="TokenWriteBatch"/> to write them together.
 /// The lookups of a presented code or refresh token (by reference id) and of a token by id are compiled queries.
-/// Reading the links back and finding a token the context tracks skip EF Core's detect-changes pass (in a profile of
-/// sign-in flows, that pass under these calls was 3.6% of the server's CPU besides the password hash).
+/// Reading the links back and finding a token the context tracks skip EF Core's detect-changes pass, which a profile
+/// of sign-in flows showed as a visible share of their CPU (docs/benchmarks.md).
 /// </summary>
 internal sealed class TokenStore(
     IMemoryCache cache,

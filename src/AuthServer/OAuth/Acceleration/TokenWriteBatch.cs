@@ -8,18 +8,11 @@ using static OpenIddict.Server.OpenIddictServerEvents;
 namespace AuthServer.OAuth.Acceleration;
 
 /// <summary>
-/// The token rows of one sign-in (one token response, one authorization response) written together: OpenIddict
-/// stores each token as it generates it, one write each, and writes an authorization code twice (the row, then its
-/// payload). While a sign-in is being processed <see cref="TokenStore"/> only changes the context, and
-/// <see cref="Flush"/>, the last step before the response is built, writes it all in one transaction.
-/// A presented code is redeemed in that same transaction, by the conditional write of <see cref="TokenRedemption"/>:
-/// of two requests redeeming one code at once, one commits its redemption with its tokens and the other writes
-/// nothing and is refused as a replay. A code is spent in the commit that stores what was issued for it, so a replay
-/// seen after that commit revokes those tokens too, and a write that fails spends nothing (the client may retry).
-/// A refresh token is redeemed on its own, first (<see cref="OAuth.TokenManager"/>): a confidential client's reuse within
-/// the leeway goes on even when its redemption loses.
-/// Nothing is returned to a client before its rows are written: a sign-in rejected or failing before the flush returns
-/// no token, and its rows are dropped with the request's context.
+/// Writes the token rows of one sign-in (OpenIddict writes each token as it makes it, a code twice) in one transaction,
+/// at <see cref="Flush"/>, the last step before the response: nothing reaches a client before its rows are written.
+/// A presented code is redeemed in that same transaction by the conditional write of <see cref="TokenRedemption"/>,
+/// so of two redemptions of one code exactly one commits, and a write that fails spends nothing. A refresh token is
+/// redeemed on its own, first (<see cref="OAuth.TokenManager"/>), so that the reuse leeway still applies.
 /// </summary>
 internal sealed class TokenWriteBatch(AuthDbContext context, TimeProvider clock)
 {
