@@ -35,7 +35,7 @@ internal static class Report
         Target(text, "introspections/s ≥ 1.5 × oidc-provider", Find(results, "introspection", "AuthServer"), Find(results, "introspection", "oidc-provider"), 1.5);
         Target(text, "GET /v1/models (API key) ≥ 0.75 × bare endpoint", Find(results, "GET /v1/models (API key)", "AuthServer"), Find(results, "bare endpoint", "calibration"), 0.75);
         Target(text, "GET /v1/user/profile (JWT) ≥ 0.75 × bare endpoint", Find(results, "GET /v1/user/profile (JWT)", "AuthServer"), Find(results, "bare endpoint", "calibration"), 0.75);
-        Target(text, "full sign-in flows/s ≥ 0.9 × password hashes/s", Find(results, "full sign-in flow", "AuthServer"), Find(results, "password hash (floor for sign-in)", "calibration"), 0.9);
+        OverheadTarget(text, "full sign-in: server CPU per flow − one password hash's CPU ≤ 10 ms", Find(results, "full sign-in flow", "AuthServer"), Find(results, "password hash (floor for sign-in)", "calibration"), 10);
         var scenarios = results.Where(r => r.Server != "calibration").ToList();
         var clean = scenarios.Where(r => r.Median.Errors == 0 && r.Median.P99Ms <= 10 * r.Median.P50Ms).ToList();
         text.AppendLine(CultureInfo.InvariantCulture,
@@ -101,6 +101,23 @@ internal static class Report
         // Runs taken side by side are compared (the median of their ratios); the medians only when they were not.
         var measured = ours.Ratios is { Count: > 0 } ratios ? Harness.Middle(ratios) : ours.Median.PerSecond / reference.Median.PerSecond;
         text.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {measured:F2} × | {(measured >= ratio ? "yes" : "no")} |");
+    }
+
+    /// <summary>
+    /// What a flow costs the server beyond its one password hash: the server's CPU per flow less the CPU per hash of
+    /// the calibration runs interleaved with the flows, so that the figure does not move with the machine's hash speed.
+    /// </summary>
+    private static void OverheadTarget(StringBuilder text, string name, Measurement? ours, Measurement? hash, double maxMs)
+    {
+        var hashRuns = hash?.Runs.Where(run => run.CpuMs is not null).Select(run => run.CpuMs!.Value).ToList() ?? [];
+        if (ours?.Median.CpuMs is not { } flowMs || hashRuns.Count == 0)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"| {name} | not measured | |");
+            return;
+        }
+
+        var overhead = flowMs - Harness.Middle(hashRuns);
+        text.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {Cpu(overhead)} | {(overhead <= maxMs ? "yes" : "no")} |");
     }
 
     private static string Ratio(double p99, double p50) => p50 <= 0 ? "–" : (p99 / p50).ToString("F1", CultureInfo.InvariantCulture);
