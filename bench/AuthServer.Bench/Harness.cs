@@ -55,7 +55,14 @@ internal sealed class Harness(BenchSettings settings) : IDisposable
         await using (var ours = await ServerProcess.StartAsync("dotnet", [settings.ServerDll, "--urls", $"http://127.0.0.1:{port}"], environment, port, "/healthz"))
         {
             _http.BaseAddress = ours.Address;
-            await MeasureAsync(ours, environment);
+            try
+            {
+                await MeasureAsync(ours, environment);
+            }
+            catch (Exception failure) when (failure is InvalidOperationException or HttpRequestException)
+            {
+                throw new InvalidOperationException($"{failure.Message}\nAuthServer's output:\n{ours.Output}", failure);
+            }
         }
 
         if (settings.Includes("password-hash") && !settings.Includes("full sign-in flow"))

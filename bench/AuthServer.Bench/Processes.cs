@@ -10,7 +10,9 @@ namespace AuthServer.Bench;
 internal sealed class ServerProcess : IAsyncDisposable
 {
     private readonly Process _process;
+    // The first lines (start-up) and the last ones (what went wrong, when a run fails late).
     private readonly System.Text.StringBuilder _output = new();
+    private readonly Queue<string> _tail = new();
 
     private ServerProcess(Process process) => _process = process;
 
@@ -181,7 +183,7 @@ internal sealed class ServerProcess : IAsyncDisposable
         {
             lock (_output)
             {
-                return _output.ToString();
+                return _tail.Count == 0 ? _output.ToString() : $"{_output}…\n{string.Join('\n', _tail)}";
             }
         }
     }
@@ -195,9 +197,16 @@ internal sealed class ServerProcess : IAsyncDisposable
 
         lock (_output)
         {
-            if (_output.Length < 200_000)
+            if (_output.Length < 100_000)
             {
                 _output.AppendLine(line);
+                return;
+            }
+
+            _tail.Enqueue(line);
+            if (_tail.Count > 400)
+            {
+                _tail.Dequeue();
             }
         }
     }

@@ -25,6 +25,7 @@ internal sealed class SqliteWriteGate : DbCommandInterceptor, IDbConnectionInter
     // Who holds the gate: a connection with an open transaction, or a command running outside one.
     private readonly ConcurrentDictionary<Guid, byte> _transactions = new();
     private readonly ConditionalWeakTable<DbCommand, object> _commands = [];
+    private readonly ConditionalWeakTable<DbConnection, object> _watched = [];
 
     // ---- connections: tune each native connection once; a closing connection gives the gate back ----
 
@@ -33,14 +34,6 @@ internal sealed class SqliteWriteGate : DbCommandInterceptor, IDbConnectionInter
     public Task ConnectionOpenedAsync(DbConnection connection, ConnectionEndEventData eventData, CancellationToken cancellationToken = default)
     {
         Tune(connection);
-        return Task.CompletedTask;
-    }
-
-    public void ConnectionClosed(DbConnection connection, ConnectionEndEventData eventData) => EndTransaction(eventData.ConnectionId);
-
-    public Task ConnectionClosedAsync(DbConnection connection, ConnectionEndEventData eventData)
-    {
-        EndTransaction(eventData.ConnectionId);
         return Task.CompletedTask;
     }
 
@@ -92,12 +85,31 @@ internal sealed class SqliteWriteGate : DbCommandInterceptor, IDbConnectionInter
         {
             var transaction = connection.BeginTransaction(eventData.IsolationLevel);
             _transactions[eventData.ConnectionId] = 0;
+            WatchClosing(connection, eventData.ConnectionId);
             return InterceptionResult<DbTransaction>.SuppressWithResult(transaction);
         }
         catch
         {
             _gate.Release();
             throw;
+        }
+    }
+
+    // A closed connection holds nothing, however it was closed: EF Core closes a pooled context's connection without
+    // its interceptor events, and a transaction it never took charge of (a request cancelled just after BEGIN) ends
+    // only there. Without this, such a transaction kept the gate for good (every later write timed out).
+    private void WatchClosing(DbConnection connection, Guid connectionId)
+    {
+        if (_watched.TryAdd(connection, Marker))
+        {
+            connection.StateChange += (_, change) =>
+            {
+                if (change.CurrentState == System.Data.ConnectionState.Closed)
+                {
+                    EndTransaction(connectionId);
+                    EndCommandsOn(connection);
+                }
+            };
         }
     }
 
@@ -183,6 +195,7 @@ internal sealed class SqliteWriteGate : DbCommandInterceptor, IDbConnectionInter
         {
             Enter();
             _commands.AddOrUpdate(command, Marker);
+            WatchClosing(command.Connection!, eventData.ConnectionId);
         }
     }
 
@@ -192,6 +205,18 @@ internal sealed class SqliteWriteGate : DbCommandInterceptor, IDbConnectionInter
         {
             await EnterAsync(cancellationToken);
             _commands.AddOrUpdate(command, Marker);
+            WatchClosing(command.Connection!, eventData.ConnectionId);
+        }
+    }
+
+    private void EndCommandsOn(DbConnection connection)
+    {
+        foreach (var (command, _) in _commands)
+        {
+            if (ReferenceEquals(command.Connection, connection))
+            {
+                EndCommand(command);
+            }
         }
     }
 
