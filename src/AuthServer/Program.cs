@@ -1,6 +1,7 @@
 using AuthServer.Accounts;
 using AuthServer.Admin;
 using AuthServer.ApiKeys;
+using AuthServer.ApiReference;
 using AuthServer.Audit;
 using AuthServer.Cli;
 using AuthServer.Clients;
@@ -43,6 +44,7 @@ builder.AddOAuth();
 builder.AddClients();
 builder.AddPlatformApi();
 builder.AddAdmin();
+builder.AddApiReference();
 
 var app = builder.Build();
 
@@ -65,7 +67,8 @@ try
     // 4. Routing, then the admin API's error shape for requests it cannot read.
     // 5. The OAuth endpoints' own middleware (faults, request limits, client failure limits, introspection of API keys)
     //    before authentication, since OpenIddict answers its endpoints inside the authentication middleware.
-    // 6. Authentication and authorization, then the endpoints: pages, the OAuth controller, the admin API, health.
+    // 6. Authentication and authorization, then the endpoints: pages, the OAuth controller, the admin API, its OpenAPI
+    //    document and reference page, health.
     app.UseTransport();
     app.MapWhen(context => PlatformApiExtensions.IsPlatformApi(context.Request.Path), api => api.UsePlatformApi());
     app.UseSecurityHeaders();
@@ -80,6 +83,7 @@ try
     app.MapAccountPages();
     app.MapOAuth();
     app.MapAdmin();
+    app.MapApiReference();
     app.MapHealth();
 
     await app.LoadServerKeysAsync();

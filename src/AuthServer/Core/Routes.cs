@@ -24,6 +24,9 @@ internal static class Routes
     public const string SignOut = Account + "/logout";
     public const string Denied = Account + "/denied";
 
+    public const string ApiDocument = "/openapi/{documentName}.json";
+    public const string ApiReference = "/docs/api";
+
     public const string Healthz = "/healthz";
     public const string Readyz = "/readyz";
 

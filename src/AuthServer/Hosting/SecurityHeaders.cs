@@ -1,3 +1,5 @@
+using AuthServer.Core;
+
 namespace AuthServer.Hosting;
 
 /// <summary>
@@ -15,14 +17,25 @@ internal static class SecurityHeaders
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
         + "frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 
+    /// <summary>
+    /// The API reference page (<c>/docs/api</c>, Scalar) writes its configuration and styles inline; it renders only
+    /// the server's own OpenAPI document and holds no session, so inline code is allowed there and nowhere else.
+    /// </summary>
+    public const string ApiReferencePolicy =
+        "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        + "font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
+
     /// <summary>Goes first in the pipeline of pages and OAuth endpoints, so that error pages carry the headers too.</summary>
     public static IApplicationBuilder UseSecurityHeaders(this IApplicationBuilder app) =>
         app.Use((context, next) =>
         {
             context.Response.OnStarting(static state =>
             {
-                var headers = ((HttpResponse)state).Headers;
-                headers.ContentSecurityPolicy = ContentSecurityPolicy;
+                var response = (HttpResponse)state;
+                var headers = response.Headers;
+                headers.ContentSecurityPolicy = Routes.IsUnder(response.HttpContext.Request.Path, Routes.ApiReference)
+                    ? ApiReferencePolicy
+                    : ContentSecurityPolicy;
                 headers.XContentTypeOptions = "nosniff";
                 headers.XFrameOptions = "DENY";
                 return Task.CompletedTask;

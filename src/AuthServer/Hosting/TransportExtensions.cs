@@ -38,6 +38,8 @@ internal static class TransportExtensions
         return builder;
     }
 
+    public const string RequestIdHeader = "X-Request-Id";
+
     public static WebApplication UseTransport(this WebApplication app)
     {
         var transport = app.Services.GetRequiredService<IOptions<TransportOptions>>().Value;
@@ -54,6 +56,8 @@ internal static class TransportExtensions
 
         app.Use((context, next) =>
         {
+            // Every answer names its request, so that a caller (and the SDKs' errors) can quote it to an operator.
+            context.Response.Headers[RequestIdHeader] = context.TraceIdentifier;
             if (context.Request.IsHttps
                 || (development && IsLoopback(context.Connection.RemoteIpAddress))
                 || HealthExtensions.IsProbe(context.Request.Path))

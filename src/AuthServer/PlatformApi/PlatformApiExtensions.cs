@@ -37,21 +37,30 @@ internal static class PlatformApiExtensions
     /// <summary>
     /// The <c>/v1</c> endpoints. They run behind the platform gate (<see cref="PlatformGate"/>), which has already
     /// authenticated the caller, charged the call to its payer and checked the endpoint's <see cref="RequiredScopes"/>;
-    /// they are plain request delegates, the cheapest kind ASP.NET Core runs.
+    /// they write their answers themselves. Each is given as a <see cref="Delegate"/> (not a
+    /// <see cref="RequestDelegate"/>) only so that the OpenAPI document describes it; it takes nothing to bind.
     /// </summary>
     public static IEndpointRouteBuilder MapPlatformApi(this IEndpointRouteBuilder endpoints)
     {
         var v1 = endpoints.MapGroup(Routes.PlatformApi).WithTags("Platform API");
         var models = endpoints.ServiceProvider.GetRequiredService<ModelList>();
 
-        v1.MapGet("/models", context =>
+        v1.MapGet("/models", (Delegate)((HttpContext context) =>
         {
             context.Response.ContentType = JsonContentType;
             context.Response.ContentLength = models.Json.Length;
             return context.Response.Body.WriteAsync(models.Json, context.RequestAborted).AsTask();
-        }).RequireScopes(PlatformScopes.Read);
+        }))
+            .RequireScopes(PlatformScopes.Read)
+            .WithName("listModels")
+            .WithSummary("The models the platform serves")
+            .Produces<ModelListResponse>(StatusCodes.Status200OK, "application/json");
         var accounts = endpoints.ServiceProvider.GetRequiredService<PayerResolver>();
-        v1.MapGet("/user/profile", context => GetProfileAsync(context, accounts)).RequireScopes(PlatformScopes.Read, Scopes.Profile);
+        v1.MapGet("/user/profile", (Delegate)((HttpContext context) => GetProfileAsync(context, accounts)))
+            .RequireScopes(PlatformScopes.Read, Scopes.Profile)
+            .WithName("getUserProfile")
+            .WithSummary("The account the credential belongs to (an API key's owner, an access token's person)")
+            .Produces<UserProfile>(StatusCodes.Status200OK, "application/json");
 
         return endpoints;
     }

@@ -39,6 +39,25 @@ public sealed class TransportTests
         Assert.True(response.Headers.Contains("Strict-Transport-Security"));
     }
 
+    /// <summary>Every answer names its request, errors and refusals too, so a caller can quote it to the operator.</summary>
+    [Theory]
+    [InlineData("/.well-known/openid-configuration")]
+    [InlineData("/v1/models")]
+    [InlineData("/admin/clients")]
+    [InlineData("/no-such-page")]
+    public async Task EveryAnswer_CarriesARequestId_UniquePerRequest(string path)
+    {
+        await using var factory = new AuthServerFactory();
+        using var api = factory.CreateApiClient();
+
+        using var first = await api.GetAsync(path);
+        using var second = await api.GetAsync(path);
+
+        var ids = new[] { first, second }.Select(response => Assert.Single(response.Headers.GetValues("X-Request-Id"))).ToList();
+        Assert.All(ids, id => Assert.False(string.IsNullOrWhiteSpace(id)));
+        Assert.NotEqual(ids[0], ids[1]);
+    }
+
     [Fact]
     public async Task Production_HealthProbesOverHttp_AreAnswered()
     {
