@@ -1,4 +1,5 @@
 using AuthServer.Core;
+using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
 using Scalar.AspNetCore;
 
@@ -19,8 +20,8 @@ internal static class ApiReferenceExtensions
         builder.Services.AddOpenApi(DocumentName, options =>
         {
             options.OpenApiVersion = OpenApiSpecVersion.OpenApi3_1;
-            options.ShouldInclude = description => description.RelativePath is { } path
-                && (IsUnder(path, Routes.PlatformApi) || IsUnder(path, Routes.Admin));
+            options.ShouldInclude = description => new PathString("/" + description.RelativePath) is var path
+                && (Routes.IsUnder(path, Routes.PlatformApi) || Routes.IsUnder(path, Routes.Admin));
             options.AddDocumentTransformer<PlatformDocument>();
             options.AddOperationTransformer<PlatformOperations>();
         });
@@ -30,8 +31,7 @@ internal static class ApiReferenceExtensions
     public static IEndpointRouteBuilder MapApiReference(this WebApplication app)
     {
         app.MapOpenApi(Routes.ApiDocument).AllowAnonymous();
-        var enabled = app.Configuration.GetValue<bool?>($"{ApiReferenceOptions.SectionName}:{nameof(ApiReferenceOptions.Enabled)}")
-            ?? app.Environment.IsDevelopment();
+        var enabled = app.Services.GetRequiredService<IOptions<ApiReferenceOptions>>().Value.Enabled ?? app.Environment.IsDevelopment();
         if (enabled)
         {
             app.MapScalarApiReference(Routes.ApiReference, page => page
@@ -42,10 +42,6 @@ internal static class ApiReferenceExtensions
 
         return app;
     }
-
-    private static bool IsUnder(string relativePath, string prefix) =>
-        relativePath.Equals(prefix[1..], StringComparison.OrdinalIgnoreCase)
-        || relativePath.StartsWith(prefix[1..] + "/", StringComparison.OrdinalIgnoreCase);
 }
 
 internal sealed class ApiReferenceOptions

@@ -1,6 +1,8 @@
 using AuthServer.Core;
+using AuthServer.Hosting;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
+using static OpenIddict.Abstractions.OpenIddictConstants;
 
 namespace AuthServer.ApiReference;
 
@@ -19,7 +21,7 @@ internal sealed class PlatformDocument : IOpenApiDocumentTransformer
     public const string RateLimitRemaining = "X-RateLimit-Remaining";
     public const string RateLimitReset = "X-RateLimit-Reset";
     public const string RetryAfter = "Retry-After";
-    public const string RequestId = "X-Request-Id";
+    public const string RequestId = TransportExtensions.RequestIdHeader;
 
     public Task TransformAsync(OpenApiDocument document, OpenApiDocumentTransformerContext context, CancellationToken cancellationToken)
     {
@@ -59,10 +61,10 @@ internal sealed class PlatformDocument : IOpenApiDocumentTransformer
                     {
                         [PlatformScopes.Read] = "Read the platform's resources (models, the profile).",
                         [PlatformScopes.Write] = "Change the platform's resources.",
-                        ["openid"] = "Sign in with OpenID Connect (an ID token).",
-                        ["profile"] = "The person's name.",
-                        ["email"] = "The person's email address.",
-                        ["offline_access"] = "A refresh token.",
+                        [Scopes.OpenId] = "Sign in with OpenID Connect (an ID token).",
+                        [Scopes.Profile] = "The person's name.",
+                        [Scopes.Email] = "The person's email address.",
+                        [Scopes.OfflineAccess] = "A refresh token.",
                     },
                 },
             },
