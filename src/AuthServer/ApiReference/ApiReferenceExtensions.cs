@@ -36,6 +36,8 @@ internal static class ApiReferenceExtensions
         {
             app.MapScalarApiReference(Routes.ApiReference, page => page
                 .WithTitle("AuthServer API reference")
+                // Its fonts come from a CDN the page's policy (and an offline server) does not reach.
+                .DisableDefaultFonts()
                 .WithOpenApiRoutePattern(Routes.ApiDocument))
                 .AllowAnonymous();
         }
