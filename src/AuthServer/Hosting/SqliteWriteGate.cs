@@ -26,6 +26,7 @@ internal sealed class SqliteWriteGate : DbCommandInterceptor, IDbConnectionInter
     private readonly ConcurrentDictionary<Guid, byte> _transactions = new();
     private readonly ConditionalWeakTable<DbCommand, object> _commands = [];
     private readonly ConditionalWeakTable<DbConnection, object> _watched = [];
+    private int _commandsHolding;
 
     // ---- connections: tune each native connection once; a closing connection gives the gate back ----
 
@@ -195,6 +196,7 @@ internal sealed class SqliteWriteGate : DbCommandInterceptor, IDbConnectionInter
         {
             Enter();
             _commands.AddOrUpdate(command, Marker);
+            Interlocked.Increment(ref _commandsHolding);
             WatchClosing(command.Connection!, eventData.ConnectionId);
         }
     }
@@ -205,12 +207,20 @@ internal sealed class SqliteWriteGate : DbCommandInterceptor, IDbConnectionInter
         {
             await EnterAsync(cancellationToken);
             _commands.AddOrUpdate(command, Marker);
+            Interlocked.Increment(ref _commandsHolding);
             WatchClosing(command.Connection!, eventData.ConnectionId);
         }
     }
 
+    // Every close of a watched connection comes here (EF Core closes after each query): the table of writing commands
+    // is walked only while one holds the gate.
     private void EndCommandsOn(DbConnection connection)
     {
+        if (Volatile.Read(ref _commandsHolding) == 0)
+        {
+            return;
+        }
+
         foreach (var (command, _) in _commands)
         {
             if (ReferenceEquals(command.Connection, connection))
@@ -224,6 +234,7 @@ internal sealed class SqliteWriteGate : DbCommandInterceptor, IDbConnectionInter
     {
         if (_commands.Remove(command))
         {
+            Interlocked.Decrement(ref _commandsHolding);
             _gate.Release();
         }
     }
