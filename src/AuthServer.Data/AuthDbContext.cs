@@ -25,6 +25,8 @@ public sealed class AuthDbContext(DbContextOptions<AuthDbContext> options)
 
     public DbSet<UsageRecord> UsageRecords => Set<UsageRecord>();
 
+    public DbSet<Lease> Leases => Set<Lease>();
+
     protected override void OnModelCreating(ModelBuilder builder)
     {
         base.OnModelCreating(builder);
@@ -46,7 +48,15 @@ public sealed class AuthDbContext(DbContextOptions<AuthDbContext> options)
             key.Property(k => k.Algorithm).HasMaxLength(32);
             key.Property(k => k.KeyId).HasMaxLength(100);
             key.HasIndex(k => k.KeyId).IsUnique();
-            key.HasIndex(k => k.Purpose);
+            key.HasIndex(k => new { k.Purpose, k.Generation }).IsUnique();
+        });
+
+        builder.Entity<Lease>(lease =>
+        {
+            lease.ToTable("Leases");
+            lease.HasKey(l => l.Name);
+            lease.Property(l => l.Name).HasMaxLength(64);
+            lease.Property(l => l.Holder).HasMaxLength(200);
         });
 
         builder.Entity<ApiKey>(key =>

@@ -1,9 +1,10 @@
 namespace AuthServer.Data;
 
 /// <summary>
-/// A key the authorization server signs or encrypts tokens with. It is generated once and kept in the database so
-/// that a restart, and every node sharing the database, uses the same key; the private material is protected with
-/// Data Protection, whose key ring lives in the same database.
+/// A key the authorization server signs or encrypts tokens with, kept in the database so that a restart, and every
+/// node sharing the database, uses the same keys; the private material is protected with Data Protection, whose key
+/// ring lives in the same database. Keys of one purpose follow each other by <see cref="Generation"/>: a key is
+/// announced until <see cref="ActivatesAt"/>, then current until the next generation activates, then retired.
 /// </summary>
 public sealed class ServerKey
 {
@@ -22,6 +23,15 @@ public sealed class ServerKey
     public required string ProtectedMaterial { get; set; }
 
     public DateTimeOffset CreatedAt { get; set; }
+
+    /// <summary>1, 2, 3... within a purpose; unique, so that nodes racing a rotation add exactly one key.</summary>
+    public int Generation { get; set; }
+
+    /// <summary>When the key starts signing (or encrypting); before that it is only published (announced).</summary>
+    public DateTimeOffset ActivatesAt { get; set; }
+
+    /// <summary>Set by an emergency rotation: the key is withdrawn at once, and what it signed no longer validates.</summary>
+    public DateTimeOffset? RevokedAt { get; set; }
 }
 
 public static class ServerKeyPurposes

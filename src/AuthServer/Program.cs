@@ -9,12 +9,14 @@ using AuthServer.Core;
 using AuthServer.Health;
 using AuthServer.Hosting;
 using AuthServer.OAuth;
+using AuthServer.Observability;
 using AuthServer.PlatformApi;
 using AuthServer.RateLimiting;
+using AuthServer.Retention;
 using AuthServer.Usage;
 using Microsoft.Extensions.Options;
 
-// A verb (`migrate`, `users create`, `clients create`) runs the command line against the same services; without
+// A verb (`migrate`, `users`, `clients`, `keys`, `prune`) runs the command line against the same services; without
 // one the host serves. Host arguments such as `--urls` only apply when serving: the CLI reads its configuration from
 // appsettings.json and environment variables so that its own options are not mistaken for configuration keys.
 var cliMode = CommandLine.IsVerb(args);
@@ -32,6 +34,7 @@ if (cliMode)
 
 // Each feature registers itself; a feature uses only the ones above it here (docs/architecture.md draws the graph).
 builder.AddDatabase();
+builder.AddObservability();
 builder.AddCaching();
 builder.AddHealth();
 builder.AddTransport();
@@ -41,6 +44,7 @@ builder.AddUsage();
 builder.AddApiKeys();
 builder.AddAccounts();
 builder.AddOAuth();
+builder.AddRetention();
 builder.AddClients();
 builder.AddPlatformApi();
 builder.AddAdmin();

@@ -252,6 +252,25 @@ namespace AuthServer.Migrations.SqlServer.Migrations
                     b.ToTable("ClientTiers", (string)null);
                 });
 
+            modelBuilder.Entity("AuthServer.Data.Lease", b =>
+                {
+                    b.Property<string>("Name")
+                        .HasMaxLength(64)
+                        .HasColumnType("nvarchar(64)");
+
+                    b.Property<long>("ExpiresAt")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("Holder")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("nvarchar(200)");
+
+                    b.HasKey("Name");
+
+                    b.ToTable("Leases", (string)null);
+                });
+
             modelBuilder.Entity("AuthServer.Data.ServerKey", b =>
                 {
                     b.Property<long>("Id")
@@ -260,6 +279,9 @@ namespace AuthServer.Migrations.SqlServer.Migrations
 
                     SqlServerPropertyBuilderExtensions.UseIdentityColumn(b.Property<long>("Id"));
 
+                    b.Property<DateTimeOffset>("ActivatesAt")
+                        .HasColumnType("datetimeoffset");
+
                     b.Property<string>("Algorithm")
                         .IsRequired()
                         .HasMaxLength(32)
@@ -267,6 +289,9 @@ namespace AuthServer.Migrations.SqlServer.Migrations
 
                     b.Property<DateTimeOffset>("CreatedAt")
                         .HasColumnType("datetimeoffset");
+
+                    b.Property<int>("Generation")
+                        .HasColumnType("int");
 
                     b.Property<string>("KeyId")
                         .IsRequired()
@@ -282,12 +307,16 @@ namespace AuthServer.Migrations.SqlServer.Migrations
                         .HasMaxLength(32)
                         .HasColumnType("nvarchar(32)");
 
+                    b.Property<DateTimeOffset?>("RevokedAt")
+                        .HasColumnType("datetimeoffset");
+
                     b.HasKey("Id");
 
                     b.HasIndex("KeyId")
                         .IsUnique();
 
-                    b.HasIndex("Purpose");
+                    b.HasIndex("Purpose", "Generation")
+                        .IsUnique();
 
                     b.ToTable("ServerKeys", (string)null);
                 });

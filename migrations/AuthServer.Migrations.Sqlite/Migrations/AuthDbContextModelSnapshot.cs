@@ -244,11 +244,33 @@ namespace AuthServer.Migrations.Sqlite.Migrations
                     b.ToTable("ClientTiers", (string)null);
                 });
 
+            modelBuilder.Entity("AuthServer.Data.Lease", b =>
+                {
+                    b.Property<string>("Name")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("ExpiresAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Holder")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Name");
+
+                    b.ToTable("Leases", (string)null);
+                });
+
             modelBuilder.Entity("AuthServer.Data.ServerKey", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
                         .HasColumnType("INTEGER");
+
+                    b.Property<DateTimeOffset>("ActivatesAt")
+                        .HasColumnType("TEXT");
 
                     b.Property<string>("Algorithm")
                         .IsRequired()
@@ -257,6 +279,9 @@ namespace AuthServer.Migrations.Sqlite.Migrations
 
                     b.Property<DateTimeOffset>("CreatedAt")
                         .HasColumnType("TEXT");
+
+                    b.Property<int>("Generation")
+                        .HasColumnType("INTEGER");
 
                     b.Property<string>("KeyId")
                         .IsRequired()
@@ -272,12 +297,16 @@ namespace AuthServer.Migrations.Sqlite.Migrations
                         .HasMaxLength(32)
                         .HasColumnType("TEXT");
 
+                    b.Property<DateTimeOffset?>("RevokedAt")
+                        .HasColumnType("TEXT");
+
                     b.HasKey("Id");
 
                     b.HasIndex("KeyId")
                         .IsUnique();
 
-                    b.HasIndex("Purpose");
+                    b.HasIndex("Purpose", "Generation")
+                        .IsUnique();
 
                     b.ToTable("ServerKeys", (string)null);
                 });

@@ -11,13 +11,13 @@ using Microsoft.EntityFrameworkCore;
 namespace AuthServer.Cli;
 
 /// <summary>
-/// The verbs of the executable: <c>migrate</c>, <c>users create</c>, <c>clients create</c>. They are a contract:
+/// The verbs of the executable: <c>migrate</c>, <c>users</c>, <c>clients</c>, <c>keys</c>, <c>prune</c>. They are a contract:
 /// scripts call them as written. Each prints its result on stdout and exits 0, or prints one line on stderr and
 /// exits non-zero.
 /// </summary>
-internal static class CommandLine
+internal static partial class CommandLine
 {
-    private static readonly string[] Verbs = ["migrate", "users", "clients", "--help", "-h", "-?"];
+    private static readonly string[] Verbs = ["migrate", "users", "clients", "keys", "prune", "--help", "-h", "-?"];
 
     private static readonly JsonSerializerOptions Json = new()
     {
@@ -33,6 +33,8 @@ internal static class CommandLine
         root.Subcommands.Add(MigrateCommand(services));
         root.Subcommands.Add(UsersCommand(services));
         root.Subcommands.Add(ClientsCommand(services));
+        root.Subcommands.Add(KeysCommand(services));
+        root.Subcommands.Add(PruneCommand(services));
 
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

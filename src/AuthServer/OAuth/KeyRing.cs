@@ -41,7 +41,7 @@ internal static class KeyRing
         var ring = configuration.GetSection(KeyRingOptions.SectionName).Get<KeyRingOptions>() ?? new KeyRingOptions();
         var certificate = ring switch
         {
-            { CertificatePath: { Length: > 0 } path } when File.Exists(path) => ServerKeyConfigurator.LoadCertificate(path, ring.CertificatePassword),
+            { CertificatePath: { Length: > 0 } path } when File.Exists(path) => Keys.ServerKeyConfigurator.LoadCertificate(path, ring.CertificatePassword),
             { CertificateThumbprint: { Length: > 0 } thumbprint } => FindInStore(thumbprint),
             _ => null,
         };

@@ -1,6 +1,7 @@
 using AuthServer.Core;
 using AuthServer.Data;
 using AuthServer.OAuth.Acceleration;
+using AuthServer.OAuth.Keys;
 using Microsoft.AspNetCore.HostFiltering;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -126,7 +127,7 @@ internal static class OAuthServerExtensions
             });
 
         // Options from configuration (lifetimes, issuer, audience) and the keys from the database.
-        services.AddSingleton<IConfigureOptions<OpenIddictServerOptions>, ServerKeyConfigurator>();
+        services.AddServerKeys();
         services.AddOptions<OpenIddictServerOptions>().Configure<IOptions<OAuthOptions>, TimeProvider>((server, oauth, clock) =>
         {
             var settings = oauth.Value;
@@ -223,14 +224,15 @@ internal static class OAuthServerExtensions
         return endpoints;
     }
 
-    /// <summary>Resolves the server options once at start-up, so keys are loaded (or generated) before the first
-    /// request and a problem with them stops the host instead of failing requests.</summary>
-    public static Task LoadServerKeysAsync(this WebApplication app)
+    /// <summary>Loads (or makes) the keys and resolves the server options once at start-up, before the first request,
+    /// so that a problem with them stops the host instead of failing requests.</summary>
+    public static async Task LoadServerKeysAsync(this WebApplication app)
     {
         // The key ring's protection is checked first: no key is generated, and so stored, unprotected.
         _ = app.Services.GetRequiredService<IOptions<KeyRingOptions>>().Value;
         _ = app.Services.GetRequiredService<IOptions<OAuthOptions>>().Value;
+        _ = app.Services.GetRequiredService<IOptions<ServerKeyOptions>>().Value;
+        await app.Services.GetRequiredService<ServerKeyRotation>().RefreshAsync(app.Lifetime.ApplicationStopping);
         _ = app.Services.GetRequiredService<IOptionsMonitor<OpenIddictServerOptions>>().CurrentValue;
-        return Task.CompletedTask;
     }
 }

@@ -18,15 +18,28 @@ namespace AuthServer.PlatformApi;
 /// force is looked at again after <see cref="Core.CachingOptions.TokenStatus"/>, or at once after a revocation
 /// on this node.
 /// </summary>
-internal sealed class AccessTokenValidator(
-    IOptionsMonitor<OpenIddictServerOptions> server, IOptions<OAuthOptions> oauth, AccessTokenStatus status, TimeProvider clock) : IDisposable
+internal sealed class AccessTokenValidator : IDisposable
 {
     private static readonly TimeSpan MaxCacheTime = TimeSpan.FromMinutes(5);
 
+    private readonly IOptionsMonitor<OpenIddictServerOptions> _server;
+    private readonly IOptions<OAuthOptions> _oauth;
+    private readonly AccessTokenStatus _status;
+    private readonly TimeProvider _clock;
     private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
     // Keyed by the token itself: an exact match, and cheaper than a cryptographic hash of a kilobyte-long token on
     // every call. Bounded: at most about 20 MB of tokens.
     private readonly MemoryCache _validated = new(new MemoryCacheOptions { SizeLimit = 10_000 });
+    private readonly IDisposable? _keysChanged;
+
+    public AccessTokenValidator(
+        IOptionsMonitor<OpenIddictServerOptions> server, IOptions<OAuthOptions> oauth, AccessTokenStatus status, TimeProvider clock)
+    {
+        (_server, _oauth, _status, _clock) = (server, oauth, status, clock);
+
+        // The signing keys changed (a rotation, or a key withdrawn in an emergency): every signature is checked again.
+        _keysChanged = server.OnChange(_ => _validated.Clear());
+    }
 
     /// <summary>A token whose signature and claims checked out, and when its status was last seen valid.</summary>
     private sealed class Validated(PlatformCaller caller, DateTimeOffset expiresAt, string tokenId)
@@ -49,7 +62,7 @@ internal sealed class AccessTokenValidator(
     /// <exception cref="Exception">The database could not be asked about the token's status (see <see cref="Core.DatabaseFailures"/>).</exception>
     public async ValueTask<PlatformCaller?> ValidateAsync(string token, HttpRequest request)
     {
-        var now = clock.GetUtcNow();
+        var now = _clock.GetUtcNow();
         if (!_validated.TryGetValue(token, out Validated? validated) || validated!.ExpiresAt <= now)
         {
             var result = await _handler.ValidateTokenAsync(token, Parameters(request));
@@ -65,34 +78,38 @@ internal sealed class AccessTokenValidator(
             _validated.Set(token, validated, new MemoryCacheEntryOptions { AbsoluteExpiration = until, Size = 1 });
         }
 
-        if (validated.Seen is not { } seen || seen.Generation != status.Generation || now >= seen.Until)
+        if (validated.Seen is not { } seen || seen.Generation != _status.Generation || now >= seen.Until)
         {
             // Read before asking: a revocation on this node while the database answers leaves this answer stale.
-            var generation = status.Generation;
-            if (!await status.IsActiveAsync(validated.TokenId, request.HttpContext.RequestAborted))
+            var generation = _status.Generation;
+            if (!await _status.IsActiveAsync(validated.TokenId, request.HttpContext.RequestAborted))
             {
                 _validated.Remove(token);
                 return null;
             }
 
-            validated.Seen = new StatusSeen(generation, now + status.CacheDuration);
+            validated.Seen = new StatusSeen(generation, now + _status.CacheDuration);
         }
 
         return validated.Caller;
     }
     private TokenValidationParameters Parameters(HttpRequest request) => new()
     {
-        ValidIssuer = oauth.Value.Issuer?.AbsoluteUri ?? $"{request.Scheme}://{request.Host}{request.PathBase}/",
-        ValidAudience = oauth.Value.Audience,
-        IssuerSigningKeys = server.CurrentValue.SigningCredentials.Select(credentials => credentials.Key),
+        ValidIssuer = _oauth.Value.Issuer?.AbsoluteUri ?? $"{request.Scheme}://{request.Host}{request.PathBase}/",
+        ValidAudience = _oauth.Value.Audience,
+        IssuerSigningKeys = _server.CurrentValue.SigningCredentials.Select(credentials => credentials.Key),
         ValidTypes = [JsonWebTokenTypes.AccessToken],
         ValidateLifetime = true,
         RequireExpirationTime = true,
         RequireSignedTokens = true,
         ClockSkew = TimeSpan.Zero,
         LifetimeValidator = (notBefore, expires, _, _) =>
-            expires is { } end && clock.GetUtcNow().UtcDateTime < end && (notBefore is not { } start || start <= clock.GetUtcNow().UtcDateTime),
+            expires is { } end && _clock.GetUtcNow().UtcDateTime < end && (notBefore is not { } start || start <= _clock.GetUtcNow().UtcDateTime),
     };
 
-    public void Dispose() => _validated.Dispose();
+    public void Dispose()
+    {
+        _keysChanged?.Dispose();
+        _validated.Dispose();
+    }
 }
