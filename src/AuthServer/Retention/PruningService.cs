@@ -38,7 +38,7 @@ internal sealed class PruningService(
             try
             {
                 await Task.Delay(interval, clock, stoppingToken);
-                if (!await leases.TryAcquireAsync(LeaseName, interval - TimeSpan.FromSeconds(5), stoppingToken))
+                if (!await leases.TryAcquireAsync(LeaseName, interval * 0.9, stoppingToken))
                 {
                     continue;
                 }

@@ -23,8 +23,8 @@ public sealed class RetentionOptions
     internal static string? Validate(RetentionOptions options) =>
         options.Tokens < TimeSpan.Zero || options.Usage < TimeSpan.FromDays(1) || options.Audit < TimeSpan.FromDays(1)
             ? $"{SectionName}:Tokens must not be negative, and {SectionName}:Usage and {SectionName}:Audit must be at least a day (1.00:00:00)."
-            : options.Interval < TimeSpan.FromMinutes(1)
-                ? $"{SectionName}:Interval must be at least a minute (00:01:00)."
+            : options.Interval < TimeSpan.FromSeconds(1)
+                ? $"{SectionName}:Interval must be at least a second (00:00:01)."
                 : options.BatchSize is < 10 or > 10_000
                     ? $"{SectionName}:BatchSize must be between 10 and 10000."
                     : null;
