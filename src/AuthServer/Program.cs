@@ -34,7 +34,6 @@ if (cliMode)
 
 // Each feature registers itself; a feature uses only the ones above it here (docs/architecture.md draws the graph).
 builder.AddDatabase();
-builder.AddObservability();
 builder.AddCaching();
 builder.AddHealth();
 builder.AddTransport();
@@ -49,6 +48,7 @@ builder.AddClients();
 builder.AddPlatformApi();
 builder.AddAdmin();
 builder.AddApiReference();
+builder.AddObservability();
 
 var app = builder.Build();
 
@@ -64,6 +64,7 @@ try
     // The order matters, and this is the one place it is said:
     // 1. Transport first: forwarded headers make a proxied request HTTPS with the caller's address, which everything
     //    after relies on (the HTTPS requirement, failure limits per address, the issuer).
+    //    The Prometheus scrape path (when configured) answers right after, to loopback or on its own port.
     // 2. The platform API (/v1) is the hot path and has a pipeline of its own: routing, its gate (credential, scopes,
     //    rate limit, usage) and its endpoints. Nothing below runs for it.
     // 3. Security headers on every page and OAuth answer, error pages included; then the status code pages of the
@@ -73,7 +74,9 @@ try
     //    before authentication, since OpenIddict answers its endpoints inside the authentication middleware.
     // 6. Authentication and authorization, then the endpoints: pages, the OAuth controller, the admin API, its OpenAPI
     //    document and reference page, health.
-    app.UseTransport();
+    var observability = app.Services.GetRequiredService<IOptions<ObservabilityOptions>>().Value;
+    app.UseTransport(plainHttpAllowed: context => ObservabilityExtensions.IsScrape(context, observability));
+    app.UseObservability();
     app.MapWhen(context => PlatformApiExtensions.IsPlatformApi(context.Request.Path), api => api.UsePlatformApi());
     app.UseSecurityHeaders();
     app.UseOAuthErrorPages();

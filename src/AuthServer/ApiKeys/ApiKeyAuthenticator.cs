@@ -29,6 +29,7 @@ internal enum ApiKeyCheck
 internal sealed class ApiKeyAuthenticator(
     IServiceScopeFactory scopes,
     ApiKeyUsageRecorder usage,
+    ServerMetrics metrics,
     IOptions<CachingOptions> caching,
     TimeProvider clock,
     ILogger<ApiKeyAuthenticator> logger) : IDisposable
@@ -39,9 +40,18 @@ internal sealed class ApiKeyAuthenticator(
     // Unknown keys are cached too (as this sentinel), so a client hammering with a well-formed but unknown key
     // costs one lookup per cache period, not one per request.
     private static readonly ApiKeyRecord Unknown = new("", "", [], default, null, null);
+    private static readonly string[] OutcomeNames = [.. Enum.GetNames<ApiKeyCheck>().Select(name => name.ToLowerInvariant())];
+
     private readonly ConcurrentDictionary<string, DateTimeOffset> _expiredUseReported = new(StringComparer.Ordinal);
 
     public async ValueTask<(ApiKeyCheck Result, ApiKeyRecord? Key)> CheckAsync(string candidate, CancellationToken cancellationToken)
+    {
+        var checkedKey = await CheckKeyAsync(candidate, cancellationToken);
+        metrics.ApiKeyAuthenticated(OutcomeNames[(int)checkedKey.Result]);
+        return checkedKey;
+    }
+
+    private async ValueTask<(ApiKeyCheck Result, ApiKeyRecord? Key)> CheckKeyAsync(string candidate, CancellationToken cancellationToken)
     {
         if (!ApiKeyFormat.IsWellFormed(candidate))
         {

@@ -40,7 +40,9 @@ internal static class TransportExtensions
 
     public const string RequestIdHeader = "X-Request-Id";
 
-    public static WebApplication UseTransport(this WebApplication app)
+    /// <param name="app">The application.</param>
+    /// <param name="plainHttpAllowed">Requests other than health probes that may arrive over plain HTTP (an internal scrape).</param>
+    public static WebApplication UseTransport(this WebApplication app, Func<HttpContext, bool>? plainHttpAllowed = null)
     {
         var transport = app.Services.GetRequiredService<IOptions<TransportOptions>>().Value;
         if (transport.UseForwardedHeaders)
@@ -60,7 +62,8 @@ internal static class TransportExtensions
             context.Response.Headers[RequestIdHeader] = context.TraceIdentifier;
             if (context.Request.IsHttps
                 || (development && IsLoopback(context.Connection.RemoteIpAddress))
-                || HealthExtensions.IsProbe(context.Request.Path))
+                || HealthExtensions.IsProbe(context.Request.Path)
+                || plainHttpAllowed?.Invoke(context) == true)
             {
                 return next(context);
             }

@@ -110,6 +110,7 @@ internal static class OAuthServerExtensions
                 // invalid_scope; admin is never granted to a person's app; a failed client authentication says nothing
                 // of which part failed.
                 options.AddEventHandler(RedirectValidationErrors.Descriptor);
+                options.AddEventHandler(TokenMetrics.Descriptor);
                 options.AddEventHandler(ScopeErrorCodes.TokenDescriptor);
                 options.AddEventHandler(ScopeErrorCodes.AuthorizationDescriptor);
                 options.AddEventHandler(ScopeErrorCodes.RejectAdminScope.Descriptor);

@@ -19,6 +19,7 @@ internal sealed class PlatformGate(
     UsageMeter usage,
     SuspiciousActivity activity,
     FailureLimits failureLimits,
+    ServerMetrics metrics,
     ILogger<PlatformGate> logger)
 {
     public async Task InvokeAsync(HttpContext context)
@@ -69,6 +70,7 @@ internal sealed class PlatformGate(
         if (!decision.Admitted)
         {
             usage.Count(payer.AccountId, payer.Credential, StatusCodes.Status429TooManyRequests);
+            metrics.RateLimited(payer.Tier);
             await RejectAsync(
                 context, decision,
                 $"Rate limit exceeded: the {payer.Tier} tier allows {payer.Limit} requests per minute. Retry after {decision.RetryAfterSeconds} s.");

@@ -26,6 +26,7 @@ internal static class RateLimitingExtensions
         {
             services.AddSingleton<RedisRateLimitStore>();
             services.AddSingleton<IRateLimitStore>(provider => provider.GetRequiredService<RedisRateLimitStore>());
+            services.AddSingleton<StackExchange.Redis.IConnectionMultiplexer>(provider => provider.GetRequiredService<RedisRateLimitStore>().Connection);
             health.AddCheck<RedisRateLimitStore>("rate_limits_redis", tags: [HealthExtensions.ReadyTag]);
         }
 

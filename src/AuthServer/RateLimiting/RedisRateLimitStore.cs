@@ -1,3 +1,4 @@
+using AuthServer.Core;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -78,11 +79,14 @@ internal sealed partial class RedisRateLimitStore : IRateLimitStore, IHealthChec
     private readonly ConnectionMultiplexer _redis;
     private readonly LocalRateLimitStore _fallback;
     private readonly ILogger<RedisRateLimitStore> _logger;
+    private readonly ServerMetrics _metrics;
     private readonly string _prefix;
     private int _degraded;
 
-    public RedisRateLimitStore(IOptions<RateLimitOptions> options, LocalRateLimitStore fallback, ILogger<RedisRateLimitStore> logger)
+    public RedisRateLimitStore(
+        IOptions<RateLimitOptions> options, LocalRateLimitStore fallback, ServerMetrics metrics, ILogger<RedisRateLimitStore> logger)
     {
+        _metrics = metrics;
         _fallback = fallback;
         _logger = logger;
         _prefix = options.Value.RedisKeyPrefix;
@@ -103,6 +107,9 @@ internal sealed partial class RedisRateLimitStore : IRateLimitStore, IHealthChec
     }
 
     public bool IsDegraded => Volatile.Read(ref _degraded) == 1;
+
+    /// <summary>The connection, for tracing its commands.</summary>
+    public IConnectionMultiplexer Connection => _redis;
 
     public async ValueTask<RateLimitDecision> AcquireAsync(string key, int limit, int cost, CancellationToken cancellationToken)
     {
@@ -155,6 +162,7 @@ internal sealed partial class RedisRateLimitStore : IRateLimitStore, IHealthChec
     {
         if (Interlocked.Exchange(ref _degraded, 1) == 0)
         {
+            _metrics.RedisDegraded(true);
             LogRedisDown(_logger, exception);
         }
     }
@@ -163,6 +171,7 @@ internal sealed partial class RedisRateLimitStore : IRateLimitStore, IHealthChec
     {
         if (_redis.IsConnected && Interlocked.Exchange(ref _degraded, 0) == 1)
         {
+            _metrics.RedisDegraded(false);
             LogRedisBack(_logger);
         }
     }

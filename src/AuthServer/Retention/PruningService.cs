@@ -1,6 +1,5 @@
 using AuthServer.Core;
 using AuthServer.Hosting;
-using AuthServer.Observability;
 using Microsoft.Extensions.Options;
 
 namespace AuthServer.Retention;

@@ -17,7 +17,8 @@ internal readonly record struct UsageKey(string AccountId, string Credential, lo
 /// Suspicious-activity events (<see cref="SuspiciousActivity"/>) travel the same way.
 /// </summary>
 internal sealed class UsageMeter(
-    IServiceScopeFactory scopes, IOptions<UsageOptions> options, TimeProvider clock, ILogger<UsageMeter> logger) : BatchWriter(logger)
+    IServiceScopeFactory scopes, IOptions<UsageOptions> options, ServerMetrics metrics, TimeProvider clock, ILogger<UsageMeter> logger)
+    : BatchWriter(logger)
 {
     private readonly Lock _gate = new();
     private Dictionary<UsageKey, long> _pending = [];
@@ -52,6 +53,7 @@ internal sealed class UsageMeter(
         {
             if (_pending.Count == 0 && _alerts.Count == 0)
             {
+                metrics.UsageFlushed();
                 return;
             }
 
@@ -62,6 +64,7 @@ internal sealed class UsageMeter(
         try
         {
             await WriteAsync(batch, alerts, cancellationToken);
+            metrics.UsageFlushed();
         }
         catch (Exception exception) when (DatabaseFailures.IsDatabaseFailure(exception) || exception is DbUpdateException)
         {

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Collections.Immutable;
 using System.Globalization;
 using System.Text.Json;
+using AuthServer.Core;
 using Microsoft.AspNetCore;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
@@ -28,6 +29,7 @@ internal sealed class ClientCredentialsFastPath(
     IOpenIddictApplicationManager applications,
     IOpenIddictScopeManager scopes,
     TokenGroupCommit rows,
+    ServerMetrics metrics,
     IOptions<OAuthOptions> oauth)
     : IOpenIddictServerHandler<ProcessRequestContext>
 {
@@ -135,6 +137,7 @@ internal sealed class ClientCredentialsFastPath(
 
         await WriteAsync(http.HttpContext.Response, token, expires - clock.GetUtcNow(),
             granted.ToHashSet(StringComparer.Ordinal).SetEquals(requested) ? null : string.Join(' ', granted));
+        metrics.TokenIssued(GrantTypes.ClientCredentials);
         context.HandleRequest();
     }
 

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
+using AuthServer.Core;
 using AuthServer.Data;
-using AuthServer.Observability;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;

@@ -1,6 +1,6 @@
 using System.Diagnostics.Metrics;
 
-namespace AuthServer.Observability;
+namespace AuthServer.Core;
 
 /// <summary>
 /// The server's own meter, <c>AuthServer</c>: what an operator watches and alerts on, beside the ASP.NET Core,
