@@ -103,6 +103,11 @@ internal sealed class PlatformDocument : IOpenApiDocumentTransformer
                             Description = "invalid_token, insufficient_scope, rate_limit_exceeded or service_unavailable.",
                         },
                         ["message"] = new OpenApiSchema { Type = JsonSchemaType.String },
+                        ["request_id"] = new OpenApiSchema
+                        {
+                            Type = JsonSchemaType.String,
+                            Description = "The request's id, as in the X-Request-Id header: quote it to an operator.",
+                        },
                     },
                 },
             },
@@ -116,6 +121,7 @@ internal sealed class PlatformDocument : IOpenApiDocumentTransformer
             {
                 ["error"] = new OpenApiSchema { Type = JsonSchemaType.String },
                 ["error_description"] = new OpenApiSchema { Type = JsonSchemaType.String },
+                ["request_id"] = new OpenApiSchema { Type = JsonSchemaType.String, Description = "The request's id, as in the X-Request-Id header." },
             },
         };
 

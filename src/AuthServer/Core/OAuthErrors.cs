@@ -2,10 +2,12 @@ using System.Text.Json.Serialization;
 
 namespace AuthServer.Core;
 
-/// <summary>An OAuth 2.0 error body (RFC 6749 §5.2, RFC 7591 §3.2.2): the shape of <c>/oauth</c> and <c>/admin</c> errors.</summary>
+/// <summary>An OAuth 2.0 error body (RFC 6749 §5.2, RFC 7591 §3.2.2): the shape of <c>/oauth</c> and <c>/admin</c> errors,
+/// with the request's id (as in <c>X-Request-Id</c>) for a caller to quote to an operator.</summary>
 internal sealed record OAuthError(
     [property: JsonPropertyName("error")] string Error,
-    [property: JsonPropertyName("error_description")] string ErrorDescription);
+    [property: JsonPropertyName("error_description")] string ErrorDescription,
+    [property: JsonPropertyName("request_id"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? RequestId = null);
 
 /// <summary>
 /// Writes the errors of <c>/oauth</c> and <c>/admin</c> that OpenIddict does not write itself: an
@@ -29,7 +31,7 @@ internal static class OAuthErrors
 
         context.Response.StatusCode = status;
         context.Response.Headers.CacheControl = "no-store";
-        return context.Response.WriteAsJsonAsync(new OAuthError(error, description));
+        return context.Response.WriteAsJsonAsync(new OAuthError(error, description, context.TraceIdentifier));
     }
 
     /// <summary>503 with <c>Retry-After</c>: the server could not do its part; the client should retry, not give up.</summary>

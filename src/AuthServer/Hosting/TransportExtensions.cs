@@ -47,6 +47,25 @@ internal static class TransportExtensions
         var transport = app.Services.GetRequiredService<IOptions<TransportOptions>>().Value;
         if (transport.UseForwardedHeaders)
         {
+            // A request id set by a trusted proxy names the request here too, in its logs and answers (before the
+            // forwarded headers replace the proxy's address by the client's).
+            var forwarded = app.Services.GetRequiredService<IOptions<ForwardedHeadersOptions>>().Value;
+            var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(TransportExtensions).FullName!);
+            app.Use(async (context, next) =>
+            {
+                if (context.Request.Headers[RequestIdHeader] is [{ } id] && IsUsableRequestId(id)
+                    && IsKnownProxy(forwarded, context.Connection.RemoteIpAddress))
+                {
+                    context.TraceIdentifier = id;
+                    using (logger.BeginScope(new RequestIdScope(id)))
+                    {
+                        await next(context);
+                        return;
+                    }
+                }
+
+                await next(context);
+            });
             app.UseForwardedHeaders();
         }
 
@@ -79,6 +98,33 @@ internal static class TransportExtensions
         });
 
         return app;
+    }
+
+    private static bool IsKnownProxy(ForwardedHeadersOptions forwarded, IPAddress? address) =>
+        address is not null
+        && (forwarded.KnownProxies.Contains(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address) || forwarded.KnownProxies.Contains(address)
+            || forwarded.KnownIPNetworks.Any(network => network.Contains(address)));
+
+    /// <summary>An id a proxy may give: short, printable, nothing a log line or a header would need to escape.</summary>
+    private static bool IsUsableRequestId(string id) =>
+        id.Length is > 0 and <= 128 && id.All(character => char.IsAsciiLetterOrDigit(character) || character is '-' or '_' or '.' or ':');
+
+    /// <summary>The proxy's request id on every log line of the request (the host's own scope holds the id it made).</summary>
+    private sealed class RequestIdScope(string id) : IReadOnlyList<KeyValuePair<string, object>>
+    {
+        public int Count => 1;
+
+        public KeyValuePair<string, object> this[int index] =>
+            index == 0 ? new KeyValuePair<string, object>("RequestId", id) : throw new ArgumentOutOfRangeException(nameof(index));
+
+        public IEnumerator<KeyValuePair<string, object>> GetEnumerator()
+        {
+            yield return this[0];
+        }
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+
+        public override string ToString() => $"RequestId:{id}";
     }
 
     // Note: the in-process test server has no socket and reports no remote address.

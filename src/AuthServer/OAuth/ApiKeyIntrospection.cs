@@ -45,7 +45,7 @@ internal static class ApiKeyIntrospection
             ClientAuthenticationFailures.Mark(context);
             context.Response.StatusCode = StatusCodes.Status401Unauthorized;
             context.Response.Headers.WWWAuthenticate = "Basic realm=\"AuthServer\"";
-            await context.Response.WriteAsJsonAsync(new OAuthError(Errors.InvalidClient, ClientAuthenticationFailures.Description));
+            await context.Response.WriteAsJsonAsync(new OAuthError(Errors.InvalidClient, ClientAuthenticationFailures.Description, context.TraceIdentifier));
             return;
         }
 

@@ -111,6 +111,11 @@ internal static class OAuthServerExtensions
                 // of which part failed.
                 options.AddEventHandler(RedirectValidationErrors.Descriptor);
                 options.AddEventHandler(TokenMetrics.Descriptor);
+                foreach (var descriptor in RequestIdInErrors.Descriptors)
+                {
+                    options.AddEventHandler(descriptor);
+                }
+
                 options.AddEventHandler(ScopeErrorCodes.TokenDescriptor);
                 options.AddEventHandler(ScopeErrorCodes.AuthorizationDescriptor);
                 options.AddEventHandler(ScopeErrorCodes.RejectAdminScope.Descriptor);

@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 namespace AuthServer.PlatformApi;
 
 /// <summary>
-/// Errors of the platform API: <c>{"error":{"type":..,"message":..}}</c> with the RFC 6750 <c>WWW-Authenticate</c>
+/// Errors of the platform API: <c>{"error":{"type":..,"message":..,"request_id":..}}</c> with the RFC 6750 <c>WWW-Authenticate</c>
 /// header, so both people reading the body and OAuth libraries reading the header understand them.
 /// </summary>
 internal static class PlatformErrors
@@ -30,7 +30,7 @@ internal static class PlatformErrors
         context.Response.StatusCode = status;
         context.Response.Headers.CacheControl = "no-store";
         return context.Response.WriteAsJsonAsync(
-            new ErrorEnvelope(new ErrorBody(type, message)), PlatformJsonContext.Default.ErrorEnvelope);
+            new ErrorEnvelope(new ErrorBody(type, message, context.TraceIdentifier)), PlatformJsonContext.Default.ErrorEnvelope);
     }
 
     /// <summary>503 with <c>Retry-After</c>: never 401 here, since a client told its key is invalid would throw a good key away.</summary>
@@ -51,7 +51,8 @@ internal static class PlatformErrors
 
     internal sealed record ErrorBody(
         [property: JsonPropertyName("type")] string Type,
-        [property: JsonPropertyName("message")] string Message);
+        [property: JsonPropertyName("message")] string Message,
+        [property: JsonPropertyName("request_id")] string RequestId);
 }
 
 /// <summary>

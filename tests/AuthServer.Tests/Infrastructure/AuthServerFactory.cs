@@ -2,6 +2,7 @@ using AuthServer.Clients;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace AuthServer.Tests.Infrastructure;
 
@@ -33,9 +34,17 @@ public class AuthServerFactory : WebApplicationFactory<Program>
 
     public string EnvironmentName { get; init; } = "Development";
 
+    /// <summary>Also receives every log line the server writes, at the levels its configuration lets through.</summary>
+    public ILoggerProvider? LogSink { get; init; }
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment(EnvironmentName);
+        if (LogSink is not null)
+        {
+            builder.ConfigureLogging(logging => logging.AddProvider(LogSink));
+        }
+
         foreach (var (key, value) in _settings)
         {
             builder.UseSetting(key, value);
