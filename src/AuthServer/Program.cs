@@ -75,7 +75,7 @@ try
     // 6. Authentication and authorization, then the endpoints: pages, the OAuth controller, the admin API, its OpenAPI
     //    document and reference page, health.
     var observability = app.Services.GetRequiredService<IOptions<ObservabilityOptions>>().Value;
-    app.UseTransport(plainHttpAllowed: context => ObservabilityExtensions.IsScrape(context, observability));
+    app.UseTransport(plainHttpAllowed: context => ObservabilityExtensions.IsScrape(context, observability), requestIdInLogs: observability.JsonLogs);
     app.UseObservability();
     app.MapWhen(context => PlatformApiExtensions.IsPlatformApi(context.Request.Path), api => api.UsePlatformApi());
     app.UseSecurityHeaders();

@@ -42,7 +42,8 @@ internal static class TransportExtensions
 
     /// <param name="app">The application.</param>
     /// <param name="plainHttpAllowed">Requests other than health probes that may arrive over plain HTTP (an internal scrape).</param>
-    public static WebApplication UseTransport(this WebApplication app, Func<HttpContext, bool>? plainHttpAllowed = null)
+    /// <param name="requestIdInLogs">Open a log scope with the request id around every request (when the logs print scopes).</param>
+    public static WebApplication UseTransport(this WebApplication app, Func<HttpContext, bool>? plainHttpAllowed = null, bool requestIdInLogs = false)
     {
         var transport = app.Services.GetRequiredService<IOptions<TransportOptions>>().Value;
         if (transport.UseForwardedHeaders)
@@ -50,21 +51,15 @@ internal static class TransportExtensions
             // A request id set by a trusted proxy names the request here too, in its logs and answers (before the
             // forwarded headers replace the proxy's address by the client's).
             var forwarded = app.Services.GetRequiredService<IOptions<ForwardedHeadersOptions>>().Value;
-            var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(TransportExtensions).FullName!);
-            app.Use(async (context, next) =>
+            app.Use((context, next) =>
             {
                 if (context.Request.Headers[RequestIdHeader] is [{ } id] && IsUsableRequestId(id)
                     && IsKnownProxy(forwarded, context.Connection.RemoteIpAddress))
                 {
                     context.TraceIdentifier = id;
-                    using (logger.BeginScope(new RequestIdScope(id)))
-                    {
-                        await next(context);
-                        return;
-                    }
                 }
 
-                await next(context);
+                return next(context);
             });
             app.UseForwardedHeaders();
         }
@@ -73,6 +68,19 @@ internal static class TransportExtensions
         if (!development)
         {
             app.UseHsts();
+        }
+
+        if (requestIdInLogs)
+        {
+            // The host opens no scope of its own (its diagnostics category is off, see docs/operations.md#logging).
+            var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(TransportExtensions).FullName!);
+            app.Use(async (context, next) =>
+            {
+                using (logger.BeginScope(new RequestIdScope(context.TraceIdentifier)))
+                {
+                    await next(context);
+                }
+            });
         }
 
         app.Use((context, next) =>
@@ -109,7 +117,7 @@ internal static class TransportExtensions
     private static bool IsUsableRequestId(string id) =>
         id.Length is > 0 and <= 128 && id.All(character => char.IsAsciiLetterOrDigit(character) || character is '-' or '_' or '.' or ':');
 
-    /// <summary>The proxy's request id on every log line of the request (the host's own scope holds the id it made).</summary>
+    /// <summary>The request id on every log line of the request.</summary>
     private sealed class RequestIdScope(string id) : IReadOnlyList<KeyValuePair<string, object>>
     {
         public int Count => 1;

@@ -30,6 +30,16 @@ internal static class ObservabilityExtensions
         services.AddSingleton<IValidateOptions<ObservabilityOptions>>(new DescribedValidation<ObservabilityOptions>(ObservabilityOptions.Validate));
 
         var settings = builder.Configuration.GetSection(ObservabilityOptions.SectionName).Get<ObservabilityOptions>() ?? new ObservabilityOptions();
+        if (settings.JsonLogs)
+        {
+            builder.Logging.AddJsonConsole(json =>
+            {
+                json.IncludeScopes = true;
+                json.UseUtcTimestamp = true;
+                json.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+            });
+        }
+
         var otlp = !string.IsNullOrWhiteSpace(builder.Configuration[OtlpEndpointVariable]);
         var prometheus = !string.IsNullOrEmpty(settings.PrometheusPath);
         if (!otlp && !prometheus)

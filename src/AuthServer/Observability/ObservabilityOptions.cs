@@ -17,6 +17,9 @@ public sealed class ObservabilityOptions
     /// <c>--urls</c>): the path answers there, to any caller, and nowhere else.</summary>
     public int? PrometheusPort { get; set; }
 
+    /// <summary>Console logs as one JSON object per line, each with the request id of the request it belongs to.</summary>
+    public bool JsonLogs { get; set; }
+
     /// <summary>The <c>service.name</c> reported with every metric and trace.</summary>
     public string ServiceName { get; set; } = "authserver";
 

@@ -43,6 +43,7 @@ public sealed class RequestIdAndLogTests
         {
             // Loopback is a known proxy by default, as for ASP.NET Core's forwarded headers.
             ["Transport:UseForwardedHeaders"] = "true",
+            ["Observability:JsonLogs"] = "true",
             ["Logging:LogLevel:Microsoft.AspNetCore"] = "Debug",
         })
         { LogSink = logs };
