@@ -27,6 +27,26 @@ internal static class Calibration
     }
 
     /// <summary>
+    /// <c>sink &lt;port&gt;</c>: an OTLP/HTTP collector that accepts every export and keeps nothing, so that the
+    /// server's telemetry costs what it costs to produce and send, not what a real collector costs.
+    /// </summary>
+    public static async Task<int> ServeSinkAsync(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = ["--urls", $"http://127.0.0.1:{args[0]}"] });
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        var app = builder.Build();
+        app.MapPost("/v1/{signal}", async context =>
+        {
+            // An empty protobuf message is a valid (empty) export response.
+            await context.Request.Body.CopyToAsync(Stream.Null);
+            context.Response.ContentType = "application/x-protobuf";
+        });
+        app.MapGet("/healthz", () => "Healthy");
+        await app.RunAsync();
+        return 0;
+    }
+
+    /// <summary>
     /// Password checks per second with ASP.NET Core Identity's hasher in its default (and the server's) settings,
     /// on every core at once: the floor for sign-in, where each sign-in pays one check.
     /// </summary>

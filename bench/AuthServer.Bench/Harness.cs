@@ -179,6 +179,8 @@ internal sealed class Harness(BenchSettings settings) : IDisposable
         await ScenarioAsync(new("GET /v1/user/profile (JWT)", "AuthServer", ours, _ => Task.FromResult(
             new WrkLoad(new Uri(url, "/v1/user/profile"), "get.lua", [.. Proxy, $"Authorization: Bearer {userToken}"]))), bareSide);
 
+        await MeasureTelemetryAsync(ours, environment, service, apiKey);
+
         if (settings.Includes("full sign-in flow"))
         {
             Log("full sign-in flow: creating people");
@@ -236,6 +238,42 @@ internal sealed class Harness(BenchSettings settings) : IDisposable
                 Record(PasswordHash, "calibration", hashes, TimeSpan.Zero, "hashes/s");
             }
         }
+    }
+
+    /// <summary>
+    /// The cost of metrics and tracing: a second server on the same database with OTLP export to a sink (every trace
+    /// sampled, the SDK's default) and the Prometheus path on, its runs interleaved with the first server's.
+    /// </summary>
+    private async Task MeasureTelemetryAsync(ServerProcess off, Dictionary<string, string> environment, Client service, string apiKey)
+    {
+        const string Tokens = "telemetry: client_credentials";
+        const string Models = "telemetry: GET /v1/models (API key)";
+        if (!settings.Includes(Tokens) && !settings.Includes(Models))
+        {
+            return;
+        }
+
+        var sinkPort = ServerProcess.FreePort();
+        await using var sink = await ServerProcess.StartAsync(
+            "dotnet", [typeof(Harness).Assembly.Location, "sink", sinkPort.ToString(CultureInfo.InvariantCulture)],
+            new Dictionary<string, string>(), sinkPort, "/healthz");
+        var port = ServerProcess.FreePort();
+        var telemetry = new Dictionary<string, string>(environment)
+        {
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = sink.Address.AbsoluteUri.TrimEnd('/'),
+            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+            ["Observability__PrometheusPath"] = "/metrics",
+        };
+        Log($"AuthServer with telemetry (OTLP to a sink, Prometheus path): http://127.0.0.1:{port}");
+        await using var on = await ServerProcess.StartAsync("dotnet", [settings.ServerDll, "--urls", $"http://127.0.0.1:{port}"], telemetry, port, "/healthz");
+        await ScenarioAsync(
+            new(Tokens, "AuthServer, telemetry on", on, _ => Task.FromResult(TokenLoad(on.Address, service, "grant_type=client_credentials&scope=read"))),
+            new(Tokens, "AuthServer, telemetry off", off, _ => Task.FromResult(TokenLoad(off.Address, service, "grant_type=client_credentials&scope=read"))));
+        await ScenarioAsync(
+            new(Models, "AuthServer, telemetry on", on, _ => Task.FromResult(
+                new WrkLoad(new Uri(on.Address, "/v1/models"), "get.lua", [.. Proxy, $"Authorization: Bearer {apiKey}"]))),
+            new(Models, "AuthServer, telemetry off", off, _ => Task.FromResult(
+                new WrkLoad(new Uri(off.Address, "/v1/models"), "get.lua", [.. Proxy, $"Authorization: Bearer {apiKey}"]))));
     }
 
     private async Task<ServerProcess?> StartBareAsync()
