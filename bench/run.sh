@@ -4,7 +4,8 @@
 # BENCH_SQLSERVER holds a connection string), the bare calibration endpoint and oidc-provider beside it, drives every
 # scenario with wrk and writes the table to bench/results/latest.md (and a dated copy).
 # Settings (environment): BENCH_DURATION (10 s per run), BENCH_RUNS (3), BENCH_WARMUP (10 s), BENCH_THREADS (2),
-# BENCH_CONNECTIONS (32), BENCH_FLOW_CONCURRENCY (4 per core), BENCH_ONLY (comma-separated scenario names).
+# BENCH_CONNECTIONS (32), BENCH_FLOW_CONCURRENCY (4 per core), BENCH_ONLY (comma-separated scenario names),
+# BENCH_TELEMETRY (all, metrics or traces: what the "telemetry:" scenarios turn on; see Harness.MeasureTelemetryAsync).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1

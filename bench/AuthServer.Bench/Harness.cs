@@ -258,13 +258,30 @@ internal sealed class Harness(BenchSettings settings) : IDisposable
             "dotnet", [typeof(Harness).Assembly.Location, "sink", sinkPort.ToString(CultureInfo.InvariantCulture)],
             new Dictionary<string, string>(), sinkPort, "/healthz");
         var port = ServerProcess.FreePort();
-        var telemetry = new Dictionary<string, string>(environment)
+        // BENCH_TELEMETRY: all (default: OTLP metrics and traces, and the Prometheus path), metrics (the Prometheus
+        // path only), traces (OTLP with the Prometheus path off; OTLP carries metrics too).
+        var mode = Environment.GetEnvironmentVariable("BENCH_TELEMETRY") ?? "all";
+        var telemetry = new Dictionary<string, string>(environment);
+        if (mode is "all" or "traces")
         {
-            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = sink.Address.AbsoluteUri.TrimEnd('/'),
-            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
-            ["Observability__PrometheusPath"] = "/metrics",
-        };
-        Log($"AuthServer with telemetry (OTLP to a sink, Prometheus path): http://127.0.0.1:{port}");
+            telemetry["OTEL_EXPORTER_OTLP_ENDPOINT"] = sink.Address.AbsoluteUri.TrimEnd('/');
+            telemetry["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf";
+        }
+
+        if (mode is "all" or "metrics")
+        {
+            telemetry["Observability__PrometheusPath"] = "/metrics";
+        }
+
+        foreach (var variable in new[] { "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG" })
+        {
+            if (Environment.GetEnvironmentVariable(variable) is { } value)
+            {
+                telemetry[variable] = value;
+            }
+        }
+
+        Log($"AuthServer with telemetry ({mode}): http://127.0.0.1:{port}");
         await using var on = await ServerProcess.StartAsync("dotnet", [settings.ServerDll, "--urls", $"http://127.0.0.1:{port}"], telemetry, port, "/healthz");
         await ScenarioAsync(
             new(Tokens, "AuthServer, telemetry on", on, _ => Task.FromResult(TokenLoad(on.Address, service, "grant_type=client_credentials&scope=read"))),

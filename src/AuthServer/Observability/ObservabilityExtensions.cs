@@ -68,6 +68,13 @@ internal static class ObservabilityExtensions
         {
             telemetry.WithTracing(tracing =>
             {
+                // A share of the requests, unless the standard variable chooses (a caller's sampled trace is always
+                // followed): tracing every request costs the cheapest endpoints a fifth of their throughput.
+                if (string.IsNullOrWhiteSpace(builder.Configuration["OTEL_TRACES_SAMPLER"]))
+                {
+                    tracing.SetSampler(new ParentBasedSampler(new TraceIdRatioBasedSampler(settings.TraceSampleRatio)));
+                }
+
                 tracing.AddAspNetCoreInstrumentation(options => options.Filter = context => !IsUnmeasured(context.Request.Path, settings))
                     .AddHttpClientInstrumentation()
                     .AddEntityFrameworkCoreInstrumentation();

@@ -20,6 +20,10 @@ public sealed class ObservabilityOptions
     /// <summary>Console logs as one JSON object per line, each with the request id of the request it belongs to.</summary>
     public bool JsonLogs { get; set; }
 
+    /// <summary>The share of requests traced when <c>OTEL_TRACES_SAMPLER</c> is not set (a request that arrives in a
+    /// sampled trace is always traced).</summary>
+    public double TraceSampleRatio { get; set; } = 0.05;
+
     /// <summary>The <c>service.name</c> reported with every metric and trace.</summary>
     public string ServiceName { get; set; } = "authserver";
 
@@ -30,5 +34,7 @@ public sealed class ObservabilityOptions
                 ? $"{SectionName}:PrometheusPort must be a TCP port (1-65535)."
                 : options.PrometheusPort is not null && options.PrometheusPath is null
                     ? $"{SectionName}:PrometheusPort needs {SectionName}:PrometheusPath."
-                    : null;
+                    : options.TraceSampleRatio is < 0 or > 1
+                        ? $"{SectionName}:TraceSampleRatio must be between 0 and 1."
+                        : null;
 }
