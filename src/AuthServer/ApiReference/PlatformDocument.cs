@@ -100,7 +100,7 @@ internal sealed class PlatformDocument : IOpenApiDocumentTransformer
                         ["type"] = new OpenApiSchema
                         {
                             Type = JsonSchemaType.String,
-                            Description = "invalid_token, insufficient_scope, rate_limit_exceeded or service_unavailable.",
+                            Description = "invalid_token, insufficient_scope, rate_limit_exceeded, service_unavailable, not_found or method_not_allowed.",
                         },
                         ["message"] = new OpenApiSchema { Type = JsonSchemaType.String },
                         ["request_id"] = new OpenApiSchema

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Encodings.Web;
 using AuthServer.Health;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.HttpsPolicy;
@@ -35,6 +36,10 @@ internal static class TransportExtensions
 
         services.AddOptions<HstsOptions>().Configure<IOptions<TransportOptions>>(
             (hsts, transport) => hsts.MaxAge = transport.Value.HstsMaxAge);
+
+        // JSON answers write ', <, > and & as they are (not \u0027...): they are application/json with nosniff, never
+        // embedded in a page, so the escapes would only hurt the people reading them.
+        services.ConfigureHttpJsonOptions(json => json.SerializerOptions.Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping);
         return builder;
     }
 

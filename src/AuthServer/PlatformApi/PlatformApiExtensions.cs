@@ -82,7 +82,7 @@ internal static class PlatformApiExtensions
         }
 
         await context.Response.WriteAsJsonAsync(
-            new UserProfile(profile.Id, profile.Email, profile.Name), PlatformJsonContext.Default.UserProfile, JsonContentType, context.RequestAborted);
+            new UserProfile(profile.Id, profile.Email, profile.Name), PlatformJsonContext.Relaxed.UserProfile, JsonContentType, context.RequestAborted);
     }
 
     /// <summary>
@@ -90,8 +90,26 @@ internal static class PlatformApiExtensions
     /// (a branch has its own route table), the gate, which reads the endpoint's <see cref="RequiredScopes"/> (every
     /// <c>/v1</c> call passes it), then the endpoint.
     /// </summary>
-    public static IApplicationBuilder UsePlatformApi(this IApplicationBuilder api) =>
+    public static IApplicationBuilder UsePlatformApi(this IApplicationBuilder api)
+    {
+        // A method a path does not take gets routing's bare 405: it is given the API's error shape on the way out.
+        api.Use(async (context, next) =>
+        {
+            await next(context);
+            if (context.Response.StatusCode == StatusCodes.Status405MethodNotAllowed && !context.Response.HasStarted)
+            {
+                await PlatformErrors.WriteAsync(
+                    context, StatusCodes.Status405MethodNotAllowed, PlatformErrors.MethodNotAllowed,
+                    $"{context.Request.Path} does not take {context.Request.Method}.");
+            }
+        });
         api.UseRouting().UseMiddleware<PlatformGate>().UseEndpoints(endpoints => endpoints.MapPlatformApi());
+
+        // No endpoint matched: the API's error shape, not an empty 404.
+        api.Run(context => PlatformErrors.WriteAsync(
+            context, StatusCodes.Status404NotFound, PlatformErrors.NotFound, $"There is no endpoint {context.Request.Method} {context.Request.Path}."));
+        return api;
+    }
 
     /// <summary>Whether a request is for the platform API (<c>/v1</c>).</summary>
     public static bool IsPlatformApi(PathString path) => Routes.IsUnder(path, Routes.PlatformApi);
@@ -113,7 +131,7 @@ internal sealed class ModelList(IOptions<ModelCatalogOptions> catalog)
 {
     public ReadOnlyMemory<byte> Json { get; } = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(
         new ModelListResponse("list", [.. catalog.Value.Models.Select(model => new ModelResponse(model.Id, "model", model.Created, model.OwnedBy))]),
-        PlatformJsonContext.Default.ModelListResponse);
+        PlatformJsonContext.Relaxed.ModelListResponse);
 }
 
 internal sealed record ModelListResponse(

@@ -1,3 +1,5 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace AuthServer.PlatformApi;
@@ -12,13 +14,18 @@ internal static class PlatformErrors
     public const string InsufficientScope = "insufficient_scope";
     public const string ServiceUnavailable = "service_unavailable";
     public const string RateLimitExceeded = "rate_limit_exceeded";
+    public const string NotFound = "not_found";
+    public const string MethodNotAllowed = "method_not_allowed";
 
     public static Task WriteAsync(
         HttpContext context, int status, string type, string message, IReadOnlyList<string>? scopes = null)
     {
         if (status is StatusCodes.Status401Unauthorized or StatusCodes.Status403Forbidden)
         {
-            var challenge = $"Bearer realm=\"platform\", error=\"{type}\", error_description=\"{message.Replace("\"", "'", StringComparison.Ordinal)}\"";
+            // RFC 6750 §3.1: a request that carried no credentials gets a challenge without an error code.
+            var challenge = context.Request.Headers.Authorization.Count == 0
+                ? "Bearer realm=\"platform\""
+                : $"Bearer realm=\"platform\", error=\"{type}\", error_description=\"{message.Replace("\"", "'", StringComparison.Ordinal)}\"";
             if (scopes is { Count: > 0 })
             {
                 challenge += $", scope=\"{string.Join(' ', scopes)}\"";
@@ -30,7 +37,7 @@ internal static class PlatformErrors
         context.Response.StatusCode = status;
         context.Response.Headers.CacheControl = "no-store";
         return context.Response.WriteAsJsonAsync(
-            new ErrorEnvelope(new ErrorBody(type, message, context.TraceIdentifier)), PlatformJsonContext.Default.ErrorEnvelope);
+            new ErrorEnvelope(new ErrorBody(type, message, context.TraceIdentifier)), PlatformJsonContext.Relaxed.ErrorEnvelope);
     }
 
     /// <summary>503 with <c>Retry-After</c>: never 401 here, since a client told its key is invalid would throw a good key away.</summary>
@@ -64,4 +71,12 @@ internal sealed record RequiredScopes(IReadOnlyList<string> AnyOf);
 [JsonSerializable(typeof(PlatformErrors.ErrorEnvelope))]
 [JsonSerializable(typeof(ModelListResponse))]
 [JsonSerializable(typeof(UserProfile))]
-internal sealed partial class PlatformJsonContext : JsonSerializerContext;
+internal sealed partial class PlatformJsonContext : JsonSerializerContext
+{
+    /// <summary>
+    /// Writes <c>'</c>, <c>&lt;</c>, <c>&gt;</c>, <c>&amp;</c> and non-ASCII text as they are, not as <c>\u0027</c> and the like:
+    /// the answers are <c>application/json</c> with <c>nosniff</c>, never embedded in HTML, so the escapes only hurt the
+    /// people reading them.
+    /// </summary>
+    public static PlatformJsonContext Relaxed { get; } = new(new JsonSerializerOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+}

@@ -12,13 +12,38 @@ namespace AuthServer.Tests.PlatformApi;
 public sealed class ProfileEndpointTests(AuthServerFactory factory) : IClassFixture<AuthServerFactory>
 {
     [Fact]
-    public async Task Profile_NoAuthorizationHeader_Is401InvalidToken()
+    public async Task Profile_NoAuthorizationHeader_Is401_WithAChallengeWithoutAnErrorCode()
     {
         using var api = factory.CreateApiClient();
 
         using var response = await api.GetAsync("/v1/user/profile");
 
-        await AssertErrorAsync(response, HttpStatusCode.Unauthorized, "invalid_token");
+        // RFC 6750 §3.1: a request without credentials is told how to authenticate, not that its token is invalid.
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal("Bearer realm=\"platform\"", response.Headers.WwwAuthenticate.ToString());
+        var text = await response.Content.ReadAsStringAsync();
+        using var body = JsonDocument.Parse(text);
+        Assert.Equal("invalid_token", body.RootElement.GetProperty("error").GetProperty("type").GetString());
+
+        // Written as people read it: no \u0027 for ' nor \u003C for <.
+        Assert.Contains("send 'Authorization: Bearer <", text, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("GET", "/v1/nope", HttpStatusCode.NotFound, "not_found")]
+    [InlineData("GET", "/v1/", HttpStatusCode.NotFound, "not_found")]
+    [InlineData("POST", "/v1/models", HttpStatusCode.MethodNotAllowed, "method_not_allowed")]
+    public async Task UnknownRoutesAndMethods_AnswerInTheApisErrorShape(string method, string path, HttpStatusCode status, string type)
+    {
+        using var api = factory.CreateApiClient();
+
+        using var response = await api.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
+
+        Assert.Equal(status, response.StatusCode);
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal(type, body.RootElement.GetProperty("error").GetProperty("type").GetString());
+        Assert.False(string.IsNullOrEmpty(body.RootElement.GetProperty("error").GetProperty("request_id").GetString()));
     }
 
     [Theory]
