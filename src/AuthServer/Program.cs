@@ -24,6 +24,7 @@ var builder = WebApplication.CreateBuilder(new WebApplicationOptions
 {
     Args = cliMode ? [] : args,
     EnvironmentName = HostingDefaults.EnvironmentName(args),
+    WebRootPath = HostingDefaults.PublishedWebRoot(),
 });
 
 builder.Configuration.AddRootAppSettings();

@@ -26,4 +26,15 @@ internal static class HostingDefaults
         return Environments.Production;
 #endif
     }
+
+    /// <summary>
+    /// The static files of a published build, beside its binaries, wherever the process is started from (the content
+    /// root is the working directory, against which relative paths in settings resolve); <see langword="null"/> for
+    /// <c>dotnet run</c> and the tests, which serve them from the project.
+    /// </summary>
+    public static string? PublishedWebRoot()
+    {
+        var published = Path.Combine(AppContext.BaseDirectory, "wwwroot");
+        return Directory.Exists(published) ? published : null;
+    }
 }
