@@ -41,8 +41,8 @@ public sealed class StoredScriptBrowserTests(BrowserFixture fixture) : IClassFix
         // A developer registers an app and a key with the name.
         await Pages.SignUpAsync(page, $"dev-{Guid.NewGuid():N}@example.com", "Mallory");
         await page.GotoAsync("/dashboard/apps");
-        await page.FillAsync("#Name", name);
-        await page.FillAsync("#RedirectUris", new Uri(fixture.BaseAddress, "callback").ToString());
+        await page.FillAsync("#Form_Name", name);
+        await page.FillAsync("#Form_RedirectUris", new Uri(fixture.BaseAddress, "callback").ToString());
         await page.ClickAsync("text=Register app");
         var clientId = (await page.TextContentAsync("#client-id"))!.Trim();
         await page.GotoAsync("/dashboard/keys");

@@ -15,7 +15,8 @@ public sealed record ClientRegistration(
     IReadOnlyList<string> Scopes,
     IReadOnlyList<Uri>? PostLogoutRedirectUris = null,
     IReadOnlyList<string>? GrantTypes = null,
-    string? ClientId = null)
+    string? ClientId = null,
+    AppLinks? Links = null)
 {
     /// <summary>The grant types, <c>authorization_code</c> and <c>refresh_token</c> unless said otherwise.</summary>
     public IReadOnlyList<string> EffectiveGrantTypes => GrantTypes is { Count: > 0 } ? GrantTypes : ClientRegistrar.DefaultGrantTypes;
@@ -104,6 +105,18 @@ public sealed class ClientRegistrar(IOpenIddictApplicationManager applications, 
         descriptor.PostLogoutRedirectUris.Clear();
         descriptor.PostLogoutRedirectUris.UnionWith(registration.PostLogoutRedirectUris ?? []);
 
+        foreach (var (property, uri) in (registration.Links ?? AppLinks.None).All)
+        {
+            if (uri is null)
+            {
+                descriptor.Properties.Remove(property);
+            }
+            else
+            {
+                descriptor.Properties[property] = System.Text.Json.JsonSerializer.SerializeToElement(uri.AbsoluteUri);
+            }
+        }
+
         // openid needs no permission in OpenIddict; every other scope does, so a client gets only what it was
         // registered with.
         foreach (var scope in registration.Scopes.Distinct(StringComparer.Ordinal).Where(scope => scope != Scopes.OpenId))
@@ -178,6 +191,14 @@ public sealed class ClientRegistrar(IOpenIddictApplicationManager applications, 
             if (RedirectUriRules.Check(uri) is { } problem)
             {
                 redirectErrors.Add($"Redirect URI '{uri}': {problem}");
+            }
+        }
+
+        foreach (var (property, uri) in (registration.Links ?? AppLinks.None).All)
+        {
+            if (uri is not null && AppLinks.Check(uri) is { } problem)
+            {
+                errors.Add($"{property} '{uri.OriginalString}' {problem}");
             }
         }
 

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
 using Microsoft.IdentityModel.Tokens;
@@ -27,9 +28,22 @@ public sealed class AuthorizationController(
     IOpenIddictScopeManager scopeManager,
     SignInManager<ApplicationUser> signIn,
     UserManager<ApplicationUser> users,
+    AuthDbContext context,
     IOptions<OAuthOptions> oauth,
     TimeProvider clock) : Controller
 {
+    /// <summary>The developer who registered the app on the dashboard (their name, or else their email).</summary>
+    private async Task<string?> DeveloperOfAsync(string clientId)
+    {
+        var ownerId = await context.ClientOwners.AsNoTracking()
+            .Where(owner => owner.ClientId == clientId)
+            .Select(owner => owner.OwnerId)
+            .FirstOrDefaultAsync(HttpContext.RequestAborted);
+        return ownerId is not null && await users.FindByIdAsync(ownerId) is { } developer
+            ? developer.DisplayName is { Length: > 0 } name ? name : developer.Email
+            : null;
+    }
+
     [HttpGet("~" + Routes.Authorize), HttpPost("~" + Routes.Authorize)]
     [IgnoreAntiforgeryToken]
     public async Task<IActionResult> Authorize()
@@ -106,10 +120,16 @@ public sealed class AuthorizationController(
                 return ForbidWith(Errors.ConsentRequired, "Interactive user consent is required.");
 
             default:
+                var links = AppLinks.From(await applications.GetPropertiesAsync(application));
                 return View(new ConsentViewModel(
                     await applications.GetLocalizedDisplayNameAsync(application) ?? request.ClientId!,
                     [.. request.GetScopes()],
-                    Request.HasFormContentType ? [.. Request.Form] : [.. Request.Query]));
+                    Request.HasFormContentType ? [.. Request.Form] : [.. Request.Query])
+                {
+                    Developer = await DeveloperOfAsync(request.ClientId!),
+                    PolicyUri = links.PolicyUri,
+                    TosUri = links.TosUri,
+                });
         }
     }
 
@@ -387,7 +407,15 @@ public sealed class AuthorizationController(
 }
 
 public sealed record ConsentViewModel(
-    string ApplicationName, IReadOnlyList<string> Scopes, IReadOnlyList<KeyValuePair<string, StringValues>> Parameters);
+    string ApplicationName, IReadOnlyList<string> Scopes, IReadOnlyList<KeyValuePair<string, StringValues>> Parameters)
+{
+    /// <summary>Who registered the app on the dashboard; <see langword="null"/> for an app the platform registered.</summary>
+    public string? Developer { get; init; }
+
+    public Uri? PolicyUri { get; init; }
+
+    public Uri? TosUri { get; init; }
+}
 
 public sealed record LogoutViewModel(IReadOnlyList<KeyValuePair<string, StringValues>> Parameters);
 

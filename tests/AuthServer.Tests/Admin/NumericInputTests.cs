@@ -53,9 +53,10 @@ public sealed class NumericInputTests(AuthServerFactory factory) : IClassFixture
         var (_, page) = await developer.GetPageAsync("/dashboard/apps");
         var created = await developer.SubmitAsync(page, new Dictionary<string, string>
         {
-            ["Name"] = "Numbers",
-            ["RedirectUris"] = "https://app.example/callback",
-            ["IsPublic"] = "false",
+            ["Form.Name"] = "Numbers",
+            ["Form.RedirectUris"] = "https://app.example/callback",
+            ["Form.IsPublic"] = "false",
+            ["Form.Scopes"] = "read",
         }, "#create-app");
         var (_, shown) = await developer.ParseAsync(created);
         var clientId = shown.QuerySelector("#client-id")!.TextContent.Trim();

@@ -34,9 +34,10 @@ public sealed class DeveloperAppsTests(AuthServerFactory factory) : IClassFixtur
 
         var response = await developer.SubmitAsync(page, new Dictionary<string, string>
         {
-            ["Name"] = "Bad",
-            ["RedirectUris"] = "http://dev.example/callback",
-            ["IsPublic"] = "false",
+            ["Form.Name"] = "Bad",
+            ["Form.RedirectUris"] = "http://dev.example/callback",
+            ["Form.IsPublic"] = "false",
+            ["Form.Scopes"] = "read",
         }, "#create-app");
 
         Assert.Contains("loopback", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
@@ -100,9 +101,10 @@ public sealed class DeveloperAppsTests(AuthServerFactory factory) : IClassFixtur
         var (_, page) = await developer.GetPageAsync("/dashboard/apps");
         var response = await developer.SubmitAsync(page, new Dictionary<string, string>
         {
-            ["Name"] = name,
-            ["RedirectUris"] = RedirectUri,
-            ["IsPublic"] = "false",
+            ["Form.Name"] = name,
+            ["Form.RedirectUris"] = RedirectUri,
+            ["Form.IsPublic"] = "false",
+            ["Form.Scopes"] = "read",
         }, "#create-app");
         var (_, result) = await developer.ParseAsync(response);
         Assert.True(response.Headers.CacheControl?.NoStore);

@@ -133,7 +133,7 @@ public sealed class RateLimitTests(RateLimitedServer server) : IClassFixture<Rat
         using var developer = await TestAccount.CreateAsync(server);
         await using var scope = server.Services.CreateAsyncScope();
         var app = await scope.ServiceProvider.GetRequiredService<AuthServer.Clients.DeveloperApps>()
-            .CreateAsync(developer.Id, "Owned", [new Uri("https://app.example/callback")], isPublic: false, CancellationToken.None);
+            .CreateAsync(developer.Id, new AuthServer.Clients.DeveloperAppInput("Owned", [new Uri("https://app.example/callback")], IsPublic: false, ["openid", "profile", "offline_access", "read"], AuthServer.Core.AppLinks.None), CancellationToken.None);
         using var admin = await server.CreateAdminClientAsync();
 
         using var owned = await admin.PutAsJsonAsync($"/admin/clients/{app.ClientId}/tier", new { tier = "pro" });

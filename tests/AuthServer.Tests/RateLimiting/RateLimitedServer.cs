@@ -45,7 +45,7 @@ public sealed record TestAccount(TestBrowser Browser, string Id, string Key) : I
         await using (var scope = factory.Services.CreateAsyncScope())
         {
             client = await scope.ServiceProvider.GetRequiredService<DeveloperApps>()
-                .CreateAsync(Id, "Owned App", [new Uri("https://app.example/callback")], isPublic: false, CancellationToken.None);
+                .CreateAsync(Id, new AuthServer.Clients.DeveloperAppInput("Owned App", [new Uri("https://app.example/callback")], IsPublic: false, ["openid", "profile", "offline_access", "read"], AuthServer.Core.AppLinks.None), CancellationToken.None);
         }
 
         using var user = await OAuthFlow.SignedUpBrowserAsync(factory);

@@ -1,13 +1,21 @@
 using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 using AuthServer.Accounts;
+using AuthServer.Core;
+using Microsoft.AspNetCore.WebUtilities;
+using OpenIddict.Abstractions;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 
 namespace AuthServer.Pages.Account;
 
-internal sealed class LoginModel(PasswordSignIn passwords) : PageModel
+internal sealed class LoginModel(PasswordSignIn passwords, IOpenIddictApplicationManager applications) : PageModel
 {
+    /// <summary>The app the person signs in for, when they came from its authorization request.</summary>
+    public string? AppName { get; private set; }
+
+    public async Task OnGetAsync() => AppName = await AppNameAsync();
+
     [BindProperty]
     public LoginInput Input { get; set; } = new();
 
@@ -20,6 +28,7 @@ internal sealed class LoginModel(PasswordSignIn passwords) : PageModel
 
     public async Task<IActionResult> OnPostAsync()
     {
+        AppName = await AppNameAsync();
         if (!ModelState.IsValid)
         {
             return Page();
@@ -42,6 +51,20 @@ internal sealed class LoginModel(PasswordSignIn passwords) : PageModel
                 return Page();
         }
     }
+    /// <summary>The display name of the client named in a return URL to <c>/oauth/authorize</c>.</summary>
+    private async Task<string?> AppNameAsync()
+    {
+        if (ReturnUrl is not { } returnUrl || !returnUrl.StartsWith(Routes.Authorize + "?", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
+        var clientId = QueryHelpers.ParseQuery(returnUrl[returnUrl.IndexOf('?', StringComparison.Ordinal)..])["client_id"].ToString();
+        return clientId.Length > 0 && await applications.FindByClientIdAsync(clientId, HttpContext.RequestAborted) is { } application
+            ? await applications.GetDisplayNameAsync(application, HttpContext.RequestAborted)
+            : null;
+    }
+
     internal sealed class LoginInput
     {
         [Required, EmailAddress, StringLength(256)]

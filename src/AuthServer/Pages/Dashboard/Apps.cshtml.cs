@@ -21,13 +21,7 @@ internal sealed class AppsModel(DeveloperApps apps) : PageModel
     public string? Error { get; private set; }
 
     [BindProperty]
-    public string Name { get; set; } = "";
-
-    [BindProperty]
-    public string RedirectUris { get; set; } = "";
-
-    [BindProperty]
-    public bool IsPublic { get; set; }
+    public AppForm Form { get; set; } = AppForm.New();
 
     public async Task OnGetAsync(string? message)
     {
@@ -37,20 +31,15 @@ internal sealed class AppsModel(DeveloperApps apps) : PageModel
 
     public async Task<IActionResult> OnPostCreateAsync()
     {
-        var uris = new List<Uri>();
-        foreach (var line in RedirectUris.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        var (input, problem) = Form.Read();
+        if (input is null)
         {
-            if (!Uri.TryCreate(line, UriKind.Absolute, out var uri))
-            {
-                return await ShowErrorAsync($"'{line}' is not an absolute URI.");
-            }
-
-            uris.Add(uri);
+            return await ShowErrorAsync(problem!);
         }
 
         try
         {
-            Credentials = await apps.CreateAsync(UserId, Name, uris, IsPublic, HttpContext.RequestAborted);
+            Credentials = await apps.CreateAsync(UserId, input, HttpContext.RequestAborted);
         }
         catch (ClientRegistrationException exception)
         {
