@@ -77,7 +77,10 @@ public sealed class DeveloperConsoleBrowserTests(BrowserFixture fixture) : IClas
             Headers = { Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{clientId}:{secret}"))) },
             Content = new FormUrlEncodedContent(new Dictionary<string, string>
             {
-                ["grant_type"] = "authorization_code", ["code"] = code, ["redirect_uri"] = redirect, ["code_verifier"] = verifier,
+                ["grant_type"] = "authorization_code",
+                ["code"] = code,
+                ["redirect_uri"] = redirect,
+                ["code_verifier"] = verifier,
             }),
         };
         using var tokens = JsonDocument.Parse(await (await http.SendAsync(exchange)).Content.ReadAsStringAsync());

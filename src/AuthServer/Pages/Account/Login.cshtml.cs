@@ -2,10 +2,10 @@ using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 using AuthServer.Accounts;
 using AuthServer.Core;
-using Microsoft.AspNetCore.WebUtilities;
-using OpenIddict.Abstractions;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
+using Microsoft.AspNetCore.WebUtilities;
+using OpenIddict.Abstractions;
 
 namespace AuthServer.Pages.Account;
 
