@@ -96,6 +96,81 @@ public sealed class DeveloperAppsTests(AuthServerFactory factory) : IClassFixtur
         Assert.Empty(after.QuerySelectorAll("tr[data-client-id]"));
     }
 
+    [Fact]
+    public async Task App_EditedOnItsPage_AsksForTheNewScopes_AndShowsItsLinksOnConsent()
+    {
+        using var developer = await OAuthFlow.SignedUpBrowserAsync(factory);
+        var client = await RegisterAsync(developer, "Before");
+        var path = $"/dashboard/apps/{client.ClientId}";
+
+        // Registered with read only: write is refused as the app asks for it.
+        var pkce = Pkce.Create();
+        var refused = await OAuthFlow.AuthorizeAsync(developer, OAuthFlow.AuthorizeUrl(client.ClientId, RedirectUri, "openid write", pkce));
+        Assert.Contains("error=invalid_scope", refused.Query, StringComparison.Ordinal);
+
+        var (_, page) = await developer.GetPageAsync(path);
+        Assert.Contains($"client_id={client.ClientId}", page.QuerySelector("#flow-sample")!.TextContent, StringComparison.Ordinal);
+        var saved = await developer.Http.PostAsync(path, Form(page,
+            ("Form.Name", "After"), ("Form.RedirectUris", RedirectUri), ("Form.IsPublic", "false"),
+            ("Form.Scopes", "openid"), ("Form.Scopes", "read"), ("Form.Scopes", "write"),
+            ("Form.PolicyUri", "https://dev.example/privacy"), ("Form.TosUri", "https://dev.example/terms")));
+        Assert.Equal(HttpStatusCode.Redirect, saved.StatusCode);
+
+        var (_, list) = await developer.GetPageAsync("/dashboard/apps");
+        var row = list.QuerySelector($"tr[data-client-id='{client.ClientId}']")!;
+        Assert.Contains("After", row.TextContent, StringComparison.Ordinal);
+        Assert.Equal("openid read write", row.QuerySelector(".scope-list")!.TextContent.Trim());
+
+        var (_, consent) = await developer.GetPageAsync(OAuthFlow.AuthorizeUrl(client.ClientId, RedirectUri, "openid read write", pkce));
+        Assert.Contains("After", consent.QuerySelector("h1")!.TextContent, StringComparison.Ordinal);
+        Assert.Contains("Not verified by the platform", consent.QuerySelector(".app-developer")!.TextContent, StringComparison.Ordinal);
+        Assert.Equal(
+            ["https://dev.example/privacy", "https://dev.example/terms"],
+            consent.QuerySelectorAll(".app-links a").Select(link => link.GetAttribute("href")!).ToArray());
+    }
+
+    [Theory]
+    [InlineData("Form.PolicyUri", "http://dev.example/privacy")]
+    [InlineData("Form.LogoUri", "javascript:alert(1)")]
+    [InlineData("Form.Scopes", "admin")]
+    public async Task App_Edit_WithABadLinkOrScope_IsRefused_AndNothingChanges(string field, string value)
+    {
+        using var developer = await OAuthFlow.SignedUpBrowserAsync(factory);
+        var client = await RegisterAsync(developer, "Unchanged");
+        var path = $"/dashboard/apps/{client.ClientId}";
+        var (_, page) = await developer.GetPageAsync(path);
+
+        var response = await developer.Http.PostAsync(path, Form(page,
+            ("Form.Name", "Changed"), ("Form.RedirectUris", RedirectUri), ("Form.IsPublic", "false"), ("Form.Scopes", "openid"), (field, value)));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var (_, answer) = await developer.ParseAsync(response);
+        Assert.False(string.IsNullOrWhiteSpace(answer.QuerySelector(".errors")?.TextContent));
+        var (_, list) = await developer.GetPageAsync("/dashboard/apps");
+        Assert.Contains("Unchanged", list.QuerySelector($"tr[data-client-id='{client.ClientId}']")!.TextContent, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnotherDevelopersApp_CannotBeSeenOrEdited()
+    {
+        using var owner = await OAuthFlow.SignedUpBrowserAsync(factory);
+        var client = await RegisterAsync(owner, "Mine");
+        using var other = await OAuthFlow.SignedUpBrowserAsync(factory);
+
+        var (seen, page) = await other.GetPageAsync($"/dashboard/apps/{client.ClientId}");
+        Assert.Equal(HttpStatusCode.NotFound, seen.StatusCode);
+        var (_, own) = await other.GetPageAsync("/dashboard/apps");
+        var edited = await other.Http.PostAsync($"/dashboard/apps/{client.ClientId}", Form(own,
+            ("Form.Name", "Theirs"), ("Form.RedirectUris", RedirectUri), ("Form.IsPublic", "false"), ("Form.Scopes", "openid")));
+        Assert.Equal(HttpStatusCode.NotFound, edited.StatusCode);
+    }
+
+    private static FormUrlEncodedContent Form(AngleSharp.Html.Dom.IHtmlDocument page, params (string Name, string Value)[] fields) =>
+        new([
+            new("__RequestVerificationToken", page.QuerySelector("input[name=__RequestVerificationToken]")!.GetAttribute("value")!),
+            .. fields.Select(field => new KeyValuePair<string, string>(field.Name, field.Value)),
+        ]);
+
     private static async Task<RegisteredClient> RegisterAsync(TestBrowser developer, string name)
     {
         var (_, page) = await developer.GetPageAsync("/dashboard/apps");
