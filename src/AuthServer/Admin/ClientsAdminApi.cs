@@ -174,6 +174,16 @@ internal static class ClientsAdminApi
             }
         }
 
+        var links = new Uri?[3];
+        var given = new[] { metadata.PolicyUri, metadata.TosUri, metadata.LogoUri };
+        for (var i = 0; i < given.Length; i++)
+        {
+            if (given[i] is { } link && !Uri.TryCreate(link, UriKind.Absolute, out links[i]))
+            {
+                return null;
+            }
+        }
+
         uris.AddRange((metadata.RedirectUris ?? []).Select(value => new Uri(value)));
         var method = metadata.TokenEndpointAuthMethod ?? ClientAuthenticationMethods.ClientSecretBasic;
         if (method is not (ClientAuthenticationMethods.ClientSecretBasic or ClientAuthenticationMethods.ClientSecretPost or "none"))
@@ -198,7 +208,8 @@ internal static class ClientsAdminApi
                 : grants.Contains(GrantTypes.AuthorizationCode) ? ClientRegistrar.DefaultScopes : [PlatformScopes.Read],
             [.. (metadata.PostLogoutRedirectUris ?? []).Select(value => new Uri(value))],
             grants,
-            metadata.ClientId);
+            metadata.ClientId,
+            new AppLinks(links[0], links[1], links[2]));
     }
 
     /// <summary>Says what is wrong with metadata that could not even be read into a registration.</summary>
@@ -209,6 +220,11 @@ internal static class ClientsAdminApi
         if (badUri is not null)
         {
             return new AdminError(ClientRegistrationException.InvalidRedirectUri, $"Redirect URI '{badUri}' must be absolute.");
+        }
+
+        if (new[] { metadata.PolicyUri, metadata.TosUri, metadata.LogoUri }.FirstOrDefault(link => link is not null && !Uri.TryCreate(link, UriKind.Absolute, out _)) is { } badLink)
+        {
+            return new AdminError(ClientRegistrationException.InvalidClientMetadata, $"'{badLink}' must be an absolute https URL (policy_uri, tos_uri, logo_uri).");
         }
 
         return new AdminError(ClientRegistrationException.InvalidClientMetadata,
@@ -231,6 +247,7 @@ internal static class ClientsAdminApi
         var descriptor = new OpenIddictApplicationDescriptor();
         await applications.PopulateAsync(descriptor, application, cancellationToken);
         var permissions = descriptor.Permissions;
+        var links = AppLinks.From(descriptor.Properties);
         var grants = permissions.Where(p => p.StartsWith(Permissions.Prefixes.GrantType, StringComparison.Ordinal))
             .Select(p => p[Permissions.Prefixes.GrantType.Length..]).Order().ToList();
         var scopes = permissions.Where(p => p.StartsWith(Permissions.Prefixes.Scope, StringComparison.Ordinal))
@@ -250,7 +267,12 @@ internal static class ClientsAdminApi
             string.Join(' ', scopes),
             descriptor.Properties.TryGetValue("token_endpoint_auth_method", out var method)
                 ? method.GetString()!
-                : descriptor.ClientType == ClientTypes.Public ? "none" : ClientAuthenticationMethods.ClientSecretBasic);
+                : descriptor.ClientType == ClientTypes.Public ? "none" : ClientAuthenticationMethods.ClientSecretBasic)
+        {
+            PolicyUri = links.PolicyUri?.AbsoluteUri,
+            TosUri = links.TosUri?.AbsoluteUri,
+            LogoUri = links.LogoUri?.AbsoluteUri,
+        };
     }
 
     private static AdminError NotFound(string clientId) => new("not_found", $"No client '{clientId}'.");
@@ -265,7 +287,10 @@ internal sealed record ClientMetadata(
     [property: JsonPropertyName("response_types")] List<string>? ResponseTypes,
     [property: JsonPropertyName("scope")] string? Scope,
     [property: JsonPropertyName("token_endpoint_auth_method")] string? TokenEndpointAuthMethod,
-    [property: JsonPropertyName("client_id")] string? ClientId = null);
+    [property: JsonPropertyName("client_id")] string? ClientId = null,
+    [property: JsonPropertyName("policy_uri")] string? PolicyUri = null,
+    [property: JsonPropertyName("tos_uri")] string? TosUri = null,
+    [property: JsonPropertyName("logo_uri")] string? LogoUri = null);
 
 /// <summary>RFC 7591 §3.2.1 client information response (the secret only at creation).</summary>
 internal sealed record ClientResponse(
@@ -280,6 +305,15 @@ internal sealed record ClientResponse(
 {
     [JsonPropertyName("client_secret"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? ClientSecret { get; init; }
+
+    [JsonPropertyName("policy_uri"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? PolicyUri { get; init; }
+
+    [JsonPropertyName("tos_uri"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? TosUri { get; init; }
+
+    [JsonPropertyName("logo_uri"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? LogoUri { get; init; }
 
     [JsonPropertyName("client_id_issued_at"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public long? ClientIdIssuedAt { get; init; }

@@ -11,6 +11,39 @@ namespace AuthServer.Tests.Admin;
 public sealed class ClientsAdminTests(AuthServerFactory factory) : IClassFixture<AuthServerFactory>
 {
     [Fact]
+    public async Task Clients_PolicyTermsAndLogo_AreKept_AndABadOneIsRefused()
+    {
+        using var admin = await factory.CreateAdminClientAsync();
+
+        using var created = await admin.PostAsJsonAsync("/admin/clients", new
+        {
+            client_name = "Linked App",
+            redirect_uris = new[] { "https://linked.example/cb" },
+            scope = "openid read",
+            policy_uri = "https://linked.example/privacy",
+            tos_uri = "https://linked.example/terms",
+            logo_uri = "https://linked.example/logo.png",
+        });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        using var body = JsonDocument.Parse(await created.Content.ReadAsStringAsync());
+        var clientId = body.RootElement.GetProperty("client_id").GetString()!;
+        using var fetched = JsonDocument.Parse(await admin.GetStringAsync($"/admin/clients/{clientId}"));
+        Assert.Equal("https://linked.example/privacy", fetched.RootElement.GetProperty("policy_uri").GetString());
+        Assert.Equal("https://linked.example/terms", fetched.RootElement.GetProperty("tos_uri").GetString());
+        Assert.Equal("https://linked.example/logo.png", fetched.RootElement.GetProperty("logo_uri").GetString());
+
+        using var refused = await admin.PostAsJsonAsync("/admin/clients", new
+        {
+            client_name = "Bad Link",
+            redirect_uris = new[] { "https://linked.example/cb" },
+            policy_uri = "http://linked.example/privacy",
+        });
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        using var error = JsonDocument.Parse(await refused.Content.ReadAsStringAsync());
+        Assert.Equal("invalid_client_metadata", error.RootElement.GetProperty("error").GetString());
+    }
+
+    [Fact]
     public async Task Clients_CreateGetListUpdateDelete_RoundTrip()
     {
         using var admin = await factory.CreateAdminClientAsync();
