@@ -46,16 +46,9 @@ internal sealed class ApiKeyAuthenticator(
 
     public async ValueTask<(ApiKeyCheck Result, ApiKeyRecord? Key)> CheckAsync(string candidate, CancellationToken cancellationToken)
     {
-        var checkedKey = await CheckKeyAsync(candidate, cancellationToken);
-        metrics.ApiKeyAuthenticated(OutcomeNames[(int)checkedKey.Result]);
-        return checkedKey;
-    }
-
-    private async ValueTask<(ApiKeyCheck Result, ApiKeyRecord? Key)> CheckKeyAsync(string candidate, CancellationToken cancellationToken)
-    {
         if (!ApiKeyFormat.IsWellFormed(candidate))
         {
-            return (ApiKeyCheck.Malformed, null);
+            return Counted(ApiKeyCheck.Malformed, null);
         }
 
         var hash = ApiKeyFormat.Hash(candidate);
@@ -67,28 +60,35 @@ internal sealed class ApiKeyAuthenticator(
         catch (Exception exception) when (DatabaseFailures.IsDatabaseFailure(exception))
         {
             logger.LogError(exception, "The database could not be reached to check an API key.");
-            return (ApiKeyCheck.Unavailable, null);
+            return Counted(ApiKeyCheck.Unavailable, null);
         }
 
         if (ReferenceEquals(record, Unknown))
         {
-            return (ApiKeyCheck.Unknown, null);
+            return Counted(ApiKeyCheck.Unknown, null);
         }
 
         var now = clock.GetUtcNow();
         if (record.RevokedAt is not null)
         {
-            return (ApiKeyCheck.Revoked, record);
+            return Counted(ApiKeyCheck.Revoked, record);
         }
 
         if (record.ExpiresAt <= now)
         {
             await ReportExpiredUseAsync(record, now, cancellationToken);
-            return (ApiKeyCheck.Expired, record);
+            return Counted(ApiKeyCheck.Expired, record);
         }
 
         usage.Touch(record.Id, now);
-        return (ApiKeyCheck.Valid, record);
+        return Counted(ApiKeyCheck.Valid, record);
+    }
+
+    /// <summary>Counts the outcome (<c>authserver.api_keys.authentications</c>) on the way out.</summary>
+    private (ApiKeyCheck Result, ApiKeyRecord? Key) Counted(ApiKeyCheck result, ApiKeyRecord? key)
+    {
+        metrics.ApiKeyAuthenticated(OutcomeNames[(int)result]);
+        return (result, key);
     }
 
     /// <summary>Drops a key from this node's cache, so a revocation takes effect on the next request.</summary>

@@ -92,17 +92,6 @@ internal static class PlatformApiExtensions
     /// </summary>
     public static IApplicationBuilder UsePlatformApi(this IApplicationBuilder api)
     {
-        // A method a path does not take gets routing's bare 405: it is given the API's error shape on the way out.
-        api.Use(async (context, next) =>
-        {
-            await next(context);
-            if (context.Response.StatusCode == StatusCodes.Status405MethodNotAllowed && !context.Response.HasStarted)
-            {
-                await PlatformErrors.WriteAsync(
-                    context, StatusCodes.Status405MethodNotAllowed, PlatformErrors.MethodNotAllowed,
-                    $"{context.Request.Path} does not take {context.Request.Method}.");
-            }
-        });
         api.UseRouting().UseMiddleware<PlatformGate>().UseEndpoints(endpoints => endpoints.MapPlatformApi());
 
         // No endpoint matched: the API's error shape, not an empty 404.

@@ -88,7 +88,7 @@ internal sealed class PlatformGate(
             {
                 context.User = caller.Principal;
                 context.Features.Set(caller);
-                await next(context);
+                await NextAsync(context);
             }
 
             status = context.Response.StatusCode;
@@ -139,7 +139,7 @@ internal sealed class PlatformGate(
     {
         if (required is null)
         {
-            await next(context);
+            await NextAsync(context);
         }
         else if (authentication.Failure == PlatformAuthFailure.Unavailable)
         {
@@ -154,6 +154,18 @@ internal sealed class PlatformGate(
         {
             await failureLimits.RecordAsync(FailureLimits.ApiKey, context, context.RequestAborted);
             activity.Failure(ClientAddress.Of(context), authentication.RefusedKey?.Id, authentication.RefusedKey?.OwnerId, StatusCodes.Status401Unauthorized);
+        }
+    }
+
+    /// <summary>The endpoint; a method the path does not take gets routing's bare 405, given the API's error shape here.</summary>
+    private async Task NextAsync(HttpContext context)
+    {
+        await next(context);
+        if (context.Response.StatusCode == StatusCodes.Status405MethodNotAllowed && !context.Response.HasStarted)
+        {
+            await PlatformErrors.WriteAsync(
+                context, StatusCodes.Status405MethodNotAllowed, PlatformErrors.MethodNotAllowed,
+                $"{context.Request.Path} does not take {context.Request.Method}.");
         }
     }
 

@@ -21,7 +21,7 @@ internal sealed class ServerKeyConfigurator(
         {
             // Only when something reads the server options before the host started (a command-line verb): the
             // rotation service loads the keys at start-up otherwise.
-            keys.Apply(store.EnsureAsync(CancellationToken.None).GetAwaiter().GetResult(), store.Unprotect);
+            keys.Apply(store.EnsureAsync(CancellationToken.None).GetAwaiter().GetResult(), store.Unprotect, notify: false);
         }
 
         if (string.IsNullOrEmpty(settings.SigningCertificatePath))

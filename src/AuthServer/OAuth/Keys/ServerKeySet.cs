@@ -30,7 +30,10 @@ internal sealed class ServerKeySet : IOptionsChangeTokenSource<OpenIddictServerO
     public IChangeToken GetChangeToken() => new CancellationChangeToken(Volatile.Read(ref _changed).Token);
 
     /// <summary>Uses the keys in <paramref name="states"/> from now on; true when they differ from the ones in use.</summary>
-    public bool Apply(IReadOnlyList<ServerKeyState> states, Func<ServerKey, byte[]> unprotect)
+    /// <param name="states">The keys and their status.</param>
+    /// <param name="unprotect">Reads a key's private material.</param>
+    /// <param name="notify">Signal the change to the options monitor; not while the options are being built.</param>
+    public bool Apply(IReadOnlyList<ServerKeyState> states, Func<ServerKey, byte[]> unprotect, bool notify = true)
     {
         var usable = states
             .Where(state => state.Status is not ServerKeyStatus.Removed)
@@ -69,6 +72,11 @@ internal sealed class ServerKeySet : IOptionsChangeTokenSource<OpenIddictServerO
             }
 
             (Signing, Encryption, Fingerprint) = (signing, encryption, fingerprint);
+            if (!notify)
+            {
+                return true;
+            }
+
             changed = _changed;
             _changed = new CancellationTokenSource();
         }
