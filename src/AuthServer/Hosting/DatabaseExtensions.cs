@@ -11,6 +11,7 @@ internal static class DatabaseExtensions
 {
     public const string SqliteMigrationsAssembly = "AuthServer.Migrations.Sqlite";
     public const string SqlServerMigrationsAssembly = "AuthServer.Migrations.SqlServer";
+    public const string PostgreSqlMigrationsAssembly = "AuthServer.Migrations.PostgreSql";
     private const string DefaultSqliteConnectionString = "Data Source=data/authserver.db";
 
     public static IHostApplicationBuilder AddDatabase(this IHostApplicationBuilder builder)
@@ -19,12 +20,11 @@ internal static class DatabaseExtensions
         services.AddOptions<DatabaseOptions>()
             .BindConfiguration(DatabaseOptions.SectionName)
             .Validate(
-                options => options.IsSqlite
-                    || string.Equals(options.Provider, DatabaseOptions.SqlServer, StringComparison.OrdinalIgnoreCase),
-                $"{DatabaseOptions.SectionName}:Provider must be '{DatabaseOptions.Sqlite}' or '{DatabaseOptions.SqlServer}'.")
+                options => options.IsSqlite || options.IsSqlServer || options.IsPostgreSql,
+                $"{DatabaseOptions.SectionName}:Provider must be '{DatabaseOptions.Sqlite}', '{DatabaseOptions.SqlServer}' or '{DatabaseOptions.PostgreSql}'.")
             .Validate(
                 options => options.IsSqlite || !string.IsNullOrWhiteSpace(options.ConnectionString),
-                $"{DatabaseOptions.SectionName}:ConnectionString is required when {DatabaseOptions.SectionName}:Provider is '{DatabaseOptions.SqlServer}'.")
+                $"{DatabaseOptions.SectionName}:ConnectionString is required when {DatabaseOptions.SectionName}:Provider is '{DatabaseOptions.SqlServer}' or '{DatabaseOptions.PostgreSql}'.")
             .ValidateOnStart();
 
         services.AddSingleton<SqliteWriteGate>();
@@ -40,6 +40,12 @@ internal static class DatabaseExtensions
                     provider.GetRequiredService<ResolvedConnectionString>().Value,
                     sqlite => sqlite.MigrationsAssembly(SqliteMigrationsAssembly));
                 options.AddInterceptors(provider.GetRequiredService<SqliteWriteGate>());
+            }
+            else if (database.IsPostgreSql)
+            {
+                options.UseNpgsql(
+                    database.ConnectionString,
+                    npgsql => npgsql.MigrationsAssembly(PostgreSqlMigrationsAssembly).EnableRetryOnFailure());
             }
             else
             {

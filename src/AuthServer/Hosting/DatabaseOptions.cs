@@ -1,14 +1,16 @@
 namespace AuthServer.Hosting;
 
-/// <summary>Where the one database lives. SQLite is the embedded default; SQL Server is the production choice.</summary>
+/// <summary>Where the one database lives. SQLite is the embedded default; SQL Server is the production choice;
+/// PostgreSQL is the other server database.</summary>
 public sealed class DatabaseOptions
 {
     public const string SectionName = "Database";
 
     public const string Sqlite = "Sqlite";
     public const string SqlServer = "SqlServer";
+    public const string PostgreSql = "PostgreSql";
 
-    /// <summary><c>Sqlite</c> (default) or <c>SqlServer</c>.</summary>
+    /// <summary><c>Sqlite</c> (default), <c>SqlServer</c> or <c>PostgreSql</c>.</summary>
     public string Provider { get; set; } = Sqlite;
 
     /// <summary>
@@ -22,6 +24,10 @@ public sealed class DatabaseOptions
     public bool? MigrateOnStartup { get; set; }
 
     internal bool IsSqlite => string.Equals(Provider, Sqlite, StringComparison.OrdinalIgnoreCase);
+
+    internal bool IsSqlServer => string.Equals(Provider, SqlServer, StringComparison.OrdinalIgnoreCase);
+
+    internal bool IsPostgreSql => string.Equals(Provider, PostgreSql, StringComparison.OrdinalIgnoreCase);
 
     internal bool ShouldMigrateOnStartup => MigrateOnStartup ?? IsSqlite;
 }
