@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using AuthServer.ApiKeys;
 using AuthServer.Data;
 using AuthServer.OAuth;
 using AuthServer.RateLimiting;
@@ -18,16 +19,14 @@ internal sealed record GettingStartedStep(string Id, string Text, string Link, b
 /// first authorization of it), the first call to make, the tier with this minute's and today's usage, and the keys
 /// that expire soon.
 /// </summary>
-internal sealed class IndexModel(AuthDbContext context, PayerResolver payers, UsageQueries usage, IOptions<OAuthOptions> oauth, TimeProvider clock)
+internal sealed class IndexModel(
+    AuthDbContext context, ApiKeyService apiKeys, PayerResolver payers, UsageQueries usage, IOptions<OAuthOptions> oauth, TimeProvider clock)
     : PageModel
 {
-    /// <summary>How far ahead a key's expiry is shown (the expiry reminders use the same window).</summary>
-    public static readonly TimeSpan ExpiringWithin = TimeSpan.FromDays(14);
-
     public IReadOnlyList<GettingStartedStep> Steps { get; private set; } = [];
 
-    /// <summary>The newest working key's visible prefix, for the first call; <see langword="null"/> without one.</summary>
-    public string? KeyPrefix { get; private set; }
+    /// <summary>The newest working key as the dashboard shows it (prefix…last four), for the first call.</summary>
+    public string? KeyDisplay { get; private set; }
 
     public string Tier { get; private set; } = AccountTiers.Free;
 
@@ -37,7 +36,8 @@ internal sealed class IndexModel(AuthDbContext context, PayerResolver payers, Us
 
     public long Today { get; private set; }
 
-    public IReadOnlyList<ApiKey> ExpiringKeys { get; private set; } = [];
+    /// <summary>Working keys within <c>ApiKeys:ExpiryWarningDays</c> of their expiry, soonest first.</summary>
+    public IReadOnlyList<ApiKeyView> ExpiringKeys { get; private set; } = [];
 
     public string BaseUrl => (oauth.Value.Issuer?.AbsoluteUri ?? $"{Request.Scheme}://{Request.Host}{Request.PathBase}/").TrimEnd('/');
 
@@ -51,11 +51,9 @@ internal sealed class IndexModel(AuthDbContext context, PayerResolver payers, Us
         var cancellationToken = HttpContext.RequestAborted;
         var now = clock.GetUtcNow();
 
-        // A developer has a handful of keys: read them and decide in memory (not every provider compares dates).
-        var keys = await context.ApiKeys.AsNoTracking().Where(key => key.OwnerId == ownerId).ToListAsync(cancellationToken);
-        var working = keys.Where(key => key.RevokedAt is null && (key.ExpiresAt is null || key.ExpiresAt > now)).OrderByDescending(key => key.CreatedAt).ToList();
-        KeyPrefix = working.FirstOrDefault()?.DisplayPrefix;
-        ExpiringKeys = [.. working.Where(key => key.ExpiresAt is { } expires && expires - now <= ExpiringWithin).OrderBy(key => key.ExpiresAt)];
+        var keys = await apiKeys.ListAsync(ownerId, cancellationToken);
+        KeyDisplay = keys.FirstOrDefault(key => key.Status == "active")?.Display;
+        ExpiringKeys = [.. keys.Where(key => key.ExpiringSoon).OrderBy(key => key.ExpiresAt)];
 
         if (await payers.AccountLimitAsync(ownerId, cancellationToken) is var (tier, limit))
         {

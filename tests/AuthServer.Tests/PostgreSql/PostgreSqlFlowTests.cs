@@ -97,8 +97,12 @@ public sealed class PostgreSqlFlowTests(PostgreSqlServer postgres) : IClassFixtu
             var application = await context.Set<OpenIddict.EntityFrameworkCore.Models.OpenIddictEntityFrameworkCoreApplication>().FirstAsync();
             context.Add(new OpenIddict.EntityFrameworkCore.Models.OpenIddictEntityFrameworkCoreToken
             {
-                Application = application, Status = "revoked", Type = "access_token", Subject = "old",
-                CreationDate = DateTime.UtcNow.AddDays(-30), ExpirationDate = DateTime.UtcNow.AddDays(-29),
+                Application = application,
+                Status = "revoked",
+                Type = "access_token",
+                Subject = "old",
+                CreationDate = DateTime.UtcNow.AddDays(-30),
+                ExpirationDate = DateTime.UtcNow.AddDays(-29),
             });
             await context.SaveChangesAsync();
         }

@@ -16,28 +16,28 @@ namespace AuthServer.OAuth.Acceleration;
 internal sealed class AccountUserStore(AuthDbContext context, IdentityErrorDescriber? describer = null)
     : UserStore<ApplicationUser, IdentityRole, AuthDbContext>(context, describer)
 {
-    private static readonly Func<AuthDbContext, string, CancellationToken, Task<ApplicationUser?>> ById =
+    private static readonly PerModel<Func<AuthDbContext, string, CancellationToken, Task<ApplicationUser?>>> ById = new(() =>
         EF.CompileAsyncQuery((AuthDbContext db, string id, CancellationToken _) =>
-            db.Users.FirstOrDefault(user => user.Id == id));
+            db.Users.FirstOrDefault(user => user.Id == id)));
 
-    private static readonly Func<AuthDbContext, string, CancellationToken, Task<ApplicationUser?>> ByName =
+    private static readonly PerModel<Func<AuthDbContext, string, CancellationToken, Task<ApplicationUser?>>> ByName = new(() =>
         EF.CompileAsyncQuery((AuthDbContext db, string normalizedUserName, CancellationToken _) =>
-            db.Users.FirstOrDefault(user => user.NormalizedUserName == normalizedUserName));
+            db.Users.FirstOrDefault(user => user.NormalizedUserName == normalizedUserName)));
 
-    private static readonly Func<AuthDbContext, string, CancellationToken, Task<ApplicationUser?>> ByEmail =
+    private static readonly PerModel<Func<AuthDbContext, string, CancellationToken, Task<ApplicationUser?>>> ByEmail = new(() =>
         EF.CompileAsyncQuery((AuthDbContext db, string normalizedEmail, CancellationToken _) =>
-            db.Users.SingleOrDefault(user => user.NormalizedEmail == normalizedEmail));
+            db.Users.SingleOrDefault(user => user.NormalizedEmail == normalizedEmail)));
 
-    private static readonly Func<AuthDbContext, string, IAsyncEnumerable<string>> RoleNames =
+    private static readonly PerModel<Func<AuthDbContext, string, IAsyncEnumerable<string>>> RoleNames = new(() =>
         EF.CompileAsyncQuery((AuthDbContext db, string userId) =>
             from userRole in db.UserRoles
             join role in db.Roles on userRole.RoleId equals role.Id
             where userRole.UserId == userId
-            select role.Name!);
+            select role.Name!));
 
-    private static readonly Func<AuthDbContext, string, IAsyncEnumerable<IdentityUserClaim<string>>> ClaimRows =
+    private static readonly PerModel<Func<AuthDbContext, string, IAsyncEnumerable<IdentityUserClaim<string>>>> ClaimRows = new(() =>
         EF.CompileAsyncQuery((AuthDbContext db, string userId) =>
-            db.UserClaims.AsNoTracking().Where(claim => claim.UserId == userId));
+            db.UserClaims.AsNoTracking().Where(claim => claim.UserId == userId)));
 
     public override Task<ApplicationUser?> FindByIdAsync(string userId, CancellationToken cancellationToken = default)
     {
@@ -47,21 +47,21 @@ internal sealed class AccountUserStore(AuthDbContext context, IdentityErrorDescr
 
         // Where the stock store's DbSet.FindAsync answers an account this context already tracks without a query,
         // this asks the database again, and EF Core's identity resolution still hands back the tracked instance.
-        return ById(Context, userId, cancellationToken);
+        return ById.For(Context)(Context, userId, cancellationToken);
     }
 
     public override Task<ApplicationUser?> FindByNameAsync(string normalizedUserName, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfDisposed();
-        return ByName(Context, normalizedUserName, cancellationToken);
+        return ByName.For(Context)(Context, normalizedUserName, cancellationToken);
     }
 
     public override Task<ApplicationUser?> FindByEmailAsync(string normalizedEmail, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfDisposed();
-        return ByEmail(Context, normalizedEmail, cancellationToken);
+        return ByEmail.For(Context)(Context, normalizedEmail, cancellationToken);
     }
 
     public override async Task<IList<string>> GetRolesAsync(ApplicationUser user, CancellationToken cancellationToken = default)
@@ -70,7 +70,7 @@ internal sealed class AccountUserStore(AuthDbContext context, IdentityErrorDescr
         ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(user);
 
-        return await RoleNames(Context, user.Id).ToListAsync(cancellationToken);
+        return await RoleNames.For(Context)(Context, user.Id).ToListAsync(cancellationToken);
     }
 
     public override async Task<IList<Claim>> GetClaimsAsync(ApplicationUser user, CancellationToken cancellationToken = default)
@@ -79,6 +79,6 @@ internal sealed class AccountUserStore(AuthDbContext context, IdentityErrorDescr
         ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(user);
 
-        return await ClaimRows(Context, user.Id).Select(row => row.ToClaim()).ToListAsync(cancellationToken);
+        return await ClaimRows.For(Context)(Context, user.Id).Select(row => row.ToClaim()).ToListAsync(cancellationToken);
     }
 }

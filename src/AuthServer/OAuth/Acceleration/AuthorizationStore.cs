@@ -23,7 +23,7 @@ internal sealed class AuthorizationStore(
         OpenIddictEntityFrameworkCoreAuthorization, OpenIddictEntityFrameworkCoreApplication, OpenIddictEntityFrameworkCoreToken, string>(
         cache, context, options)
 {
-    private static readonly Func<DbContext, string, string, string, string, IAsyncEnumerable<OpenIddictEntityFrameworkCoreAuthorization>> Matching =
+    private static readonly PerModel<Func<DbContext, string, string, string, string, IAsyncEnumerable<OpenIddictEntityFrameworkCoreAuthorization>>> Matching = new(() =>
         EF.CompileAsyncQuery((DbContext db, string subject, string client, string status, string type) =>
             db.Set<OpenIddictEntityFrameworkCoreAuthorization>()
                 .Include(authorization => authorization.Application)
@@ -31,7 +31,7 @@ internal sealed class AuthorizationStore(
                 .Where(authorization => authorization.Subject == subject
                     && authorization.Application!.Id == client
                     && authorization.Status == status
-                    && authorization.Type == type));
+                    && authorization.Type == type)));
 
     public override IAsyncEnumerable<OpenIddictEntityFrameworkCoreAuthorization> FindAsync(
         string? subject, string? client, string? status, string? type, ImmutableArray<string>? scopes, CancellationToken cancellationToken) =>
@@ -44,7 +44,7 @@ internal sealed class AuthorizationStore(
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var context = await Context.GetDbContextAsync(cancellationToken);
-        await foreach (var authorization in Matching(context, subject, client, status, type).WithCancellation(cancellationToken))
+        await foreach (var authorization in Matching.For(context)(context, subject, client, status, type).WithCancellation(cancellationToken))
         {
             // As the stock store: an authorization qualifies when it holds at least the requested scopes.
             if (scopes is not { } requested

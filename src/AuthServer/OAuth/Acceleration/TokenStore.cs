@@ -38,19 +38,19 @@ internal sealed class TokenStore(
     // stock store builds each as a LINQ expression per call, which EF Core walks again every time to extract its
     // parameters and find its cached plan. Like the stock store, a token the context already tracks is answered
     // without a query.
-    private static readonly Func<DbContext, string, CancellationToken, Task<OpenIddictEntityFrameworkCoreToken?>> ById =
+    private static readonly PerModel<Func<DbContext, string, CancellationToken, Task<OpenIddictEntityFrameworkCoreToken?>>> ById = new(() =>
         EF.CompileAsyncQuery((DbContext db, string id, CancellationToken _) => db.Set<OpenIddictEntityFrameworkCoreToken>()
             .Include(token => token.Application)
             .Include(token => token.Authorization)
             .AsTracking()
-            .FirstOrDefault(token => token.Id == id));
+            .FirstOrDefault(token => token.Id == id)));
 
-    private static readonly Func<DbContext, string, CancellationToken, Task<OpenIddictEntityFrameworkCoreToken?>> ByReferenceId =
+    private static readonly PerModel<Func<DbContext, string, CancellationToken, Task<OpenIddictEntityFrameworkCoreToken?>>> ByReferenceId = new(() =>
         EF.CompileAsyncQuery((DbContext db, string referenceId, CancellationToken _) => db.Set<OpenIddictEntityFrameworkCoreToken>()
             .Include(token => token.Application)
             .Include(token => token.Authorization)
             .AsTracking()
-            .FirstOrDefault(token => token.ReferenceId == referenceId));
+            .FirstOrDefault(token => token.ReferenceId == referenceId)));
 
     public override async ValueTask SetApplicationIdAsync(OpenIddictEntityFrameworkCoreToken token, string? identifier, CancellationToken cancellationToken)
     {
@@ -171,7 +171,7 @@ internal sealed class TokenStore(
             return entry.Entity;
         }
 
-        return Tracked(context, token => token.Id == identifier) ?? await ById(context, identifier, cancellationToken);
+        return Tracked(context, token => token.Id == identifier) ?? await ById.For(context)(context, identifier, cancellationToken);
     }
 
     /// <summary>The lookup of every code and refresh token presented to the token endpoint.</summary>
@@ -180,7 +180,7 @@ internal sealed class TokenStore(
         ArgumentException.ThrowIfNullOrEmpty(identifier);
         var context = await Context.GetDbContextAsync(cancellationToken);
         return Tracked(context, token => string.Equals(token.ReferenceId, identifier, StringComparison.Ordinal))
-            ?? await ByReferenceId(context, identifier, cancellationToken);
+            ?? await ByReferenceId.For(context)(context, identifier, cancellationToken);
     }
 
     /// <summary>

@@ -41,7 +41,7 @@ internal sealed class ServerKeyStore(
         return States(rows);
     }
 
-    public IReadOnlyList<ServerKeyState> States(IEnumerable<ServerKey> rows)
+    private IReadOnlyList<ServerKeyState> States(IEnumerable<ServerKey> rows)
     {
         var settings = options.Value;
         var retainEncryption = settings.RetainAfter > oauth.Value.RefreshTokenLifetime ? settings.RetainAfter : oauth.Value.RefreshTokenLifetime;
