@@ -68,7 +68,7 @@ public sealed class DeveloperConsoleBrowserTests(BrowserFixture fixture) : IClas
         Assert.Equal("https://docs-app.example/privacy", await page.GetAttributeAsync(".app-links a", "href"));
         Assert.Contains("Change your data", await page.TextContentAsync("li[data-scope='write']") ?? "", StringComparison.Ordinal);
         await page.ClickAsync("button[name='submit.Accept']");
-        await page.WaitForURLAsync(url => url.StartsWith(redirect, StringComparison.Ordinal));
+        await page.WaitForURLAsync(url => url.StartsWith(redirect, StringComparison.Ordinal), Pages.AtCommit);
         var code = QueryHelpers.ParseQuery(new Uri(page.Url).Query)["code"].ToString();
 
         using var http = new HttpClient { BaseAddress = fixture.BaseAddress };
@@ -93,7 +93,7 @@ public sealed class DeveloperConsoleBrowserTests(BrowserFixture fixture) : IClas
 
         // A scope the app did not choose comes back to the app as invalid_scope.
         await page.GotoAsync(AuthorizeUrl(clientId, redirect, "openid email", Pkce().Challenge));
-        await page.WaitForURLAsync(url => url.StartsWith(redirect, StringComparison.Ordinal));
+        await page.WaitForURLAsync(url => url.StartsWith(redirect, StringComparison.Ordinal), Pages.AtCommit);
         Assert.Equal("invalid_scope", QueryHelpers.ParseQuery(new Uri(page.Url).Query)["error"].ToString());
 
         // The checklist: an app and an authorization so far; then a key and a first call.

@@ -6,6 +6,12 @@ namespace AuthServer.Browser.Tests;
 internal static class Pages
 {
     /// <summary>
+    /// For a wait on an app's redirect, which lands on a page nobody serves: the address is what counts, so the wait
+    /// ends when the navigation commits rather than at a load event (which timed out in CI waiting for network idle).
+    /// </summary>
+    public static readonly PageWaitForURLOptions AtCommit = new() { WaitUntil = WaitUntilState.Commit };
+
+    /// <summary>
     /// Signs up on the register page, signs in on the page it leads to, and waits for the home page to greet the new
     /// account. It waits for that text, not for the page's load event: Playwright's wait for a URL that is already
     /// current then waits for the load state, which timed out once in CI (30 s, "NetworkIdle event fired") although

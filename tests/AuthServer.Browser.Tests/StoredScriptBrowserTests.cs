@@ -56,7 +56,7 @@ public sealed class StoredScriptBrowserTests(BrowserFixture fixture) : IClassFix
             clientId, new Uri(fixture.BaseAddress, "callback").ToString(), "openid read", pkce));
         Assert.Equal(name, (await page.TextContentAsync(".app-name"))?.Trim());
         await page.ClickAsync("button[name='submit.Accept']");
-        await page.WaitForURLAsync(url => url.Contains("/callback", StringComparison.Ordinal));
+        await page.WaitForURLAsync(url => url.Contains("/callback", StringComparison.Ordinal), Pages.AtCommit);
 
         // Every page where the name appears, and every button that confirms with it.
         await page.GotoAsync("/account/apps");
