@@ -174,14 +174,9 @@ internal static class ClientsAdminApi
             }
         }
 
-        var links = new Uri?[3];
-        var given = new[] { metadata.PolicyUri, metadata.TosUri, metadata.LogoUri };
-        for (var i = 0; i < given.Length; i++)
+        if (AppLinks.Parse(metadata.PolicyUri, metadata.TosUri, metadata.LogoUri).Links is not { } links)
         {
-            if (given[i] is { } link && !Uri.TryCreate(link, UriKind.Absolute, out links[i]))
-            {
-                return null;
-            }
+            return null;
         }
 
         uris.AddRange((metadata.RedirectUris ?? []).Select(value => new Uri(value)));
@@ -209,7 +204,7 @@ internal static class ClientsAdminApi
             [.. (metadata.PostLogoutRedirectUris ?? []).Select(value => new Uri(value))],
             grants,
             metadata.ClientId,
-            new AppLinks(links[0], links[1], links[2]));
+            links);
     }
 
     /// <summary>Says what is wrong with metadata that could not even be read into a registration.</summary>
@@ -222,7 +217,7 @@ internal static class ClientsAdminApi
             return new AdminError(ClientRegistrationException.InvalidRedirectUri, $"Redirect URI '{badUri}' must be absolute.");
         }
 
-        if (new[] { metadata.PolicyUri, metadata.TosUri, metadata.LogoUri }.FirstOrDefault(link => link is not null && !Uri.TryCreate(link, UriKind.Absolute, out _)) is { } badLink)
+        if (AppLinks.Parse(metadata.PolicyUri, metadata.TosUri, metadata.LogoUri).NotAUrl is { } badLink)
         {
             return new AdminError(ClientRegistrationException.InvalidClientMetadata, $"'{badLink}' must be an absolute https URL (policy_uri, tos_uri, logo_uri).");
         }

@@ -14,6 +14,25 @@ public sealed record AppLinks(Uri? PolicyUri, Uri? TosUri, Uri? LogoUri)
 
     public IEnumerable<(string Property, Uri? Uri)> All => [(PolicyProperty, PolicyUri), (TosProperty, TosUri), (LogoProperty, LogoUri)];
 
+    /// <summary>
+    /// The links as a form or a registration gives them (empty for none); <see langword="null"/> and the offending text
+    /// when one is not an absolute URL. The rules (<see cref="Check"/>) are applied when the registration is validated.
+    /// </summary>
+    public static (AppLinks? Links, string? NotAUrl) Parse(string? policyUri, string? tosUri, string? logoUri)
+    {
+        var links = new Uri?[3];
+        string?[] given = [policyUri, tosUri, logoUri];
+        for (var i = 0; i < given.Length; i++)
+        {
+            if (!string.IsNullOrWhiteSpace(given[i]) && !Uri.TryCreate(given[i]!.Trim(), UriKind.Absolute, out links[i]))
+            {
+                return (null, given[i]);
+            }
+        }
+
+        return (new AppLinks(links[0], links[1], links[2]), null);
+    }
+
     /// <summary>The links kept in an app's properties (only those that still pass <see cref="Check"/>).</summary>
     public static AppLinks From(IReadOnlyDictionary<string, System.Text.Json.JsonElement> properties)
     {

@@ -1,5 +1,6 @@
 using System.Net;
 using AuthServer.Core;
+using AuthServer.Health;
 using AuthServer.RateLimiting;
 using Microsoft.Extensions.Options;
 using OpenTelemetry;
@@ -114,7 +115,6 @@ internal static class ObservabilityExtensions
             : context.Connection.RemoteIpAddress is { } address && IPAddress.IsLoopback(address));
 
     private static bool IsUnmeasured(PathString path, ObservabilityOptions settings) =>
-        path.Equals(Routes.Healthz, StringComparison.Ordinal)
-        || path.Equals(Routes.Readyz, StringComparison.Ordinal)
+        HealthExtensions.IsProbe(path)
         || (settings.PrometheusPath is { Length: > 0 } scrape && path.Equals(scrape, StringComparison.Ordinal));
 }

@@ -32,4 +32,37 @@ public sealed class OperationsSettingsTests
         Assert.NotEqual(0, result.ExitCode);
         Assert.Contains("both", result.Stderr, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task KeysRotate_OfACertificateFromConfiguration_SaysToDeployOne_AndRotatesTheRest()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"signing-{Guid.NewGuid():N}.pfx");
+        using (var ec = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256))
+        {
+            var request = new System.Security.Cryptography.X509Certificates.CertificateRequest(
+                "CN=signing", ec, System.Security.Cryptography.HashAlgorithmName.SHA256);
+            using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddYears(1));
+            await File.WriteAllBytesAsync(path, certificate.Export(System.Security.Cryptography.X509Certificates.X509ContentType.Pfx));
+        }
+
+        try
+        {
+            var database = TestDatabase.NewSqlitePath();
+            var settings = new Dictionary<string, string> { ["OAuth__SigningCertificatePath"] = path };
+
+            var signing = await CliRunner.RunAsync(database, settings, "keys", "rotate", "--use", "sig");
+            Assert.Equal(1, signing.ExitCode);
+            Assert.Contains("OAuth:SigningCertificatePath", signing.Stderr, StringComparison.Ordinal);
+
+            // Without --use, the keys this server keeps (here the encryption key) rotate.
+            var rest = await CliRunner.RunAsync(database, settings, "keys", "rotate");
+            Assert.True(rest.ExitCode == 0, rest.Stderr);
+            using var added = System.Text.Json.JsonDocument.Parse(rest.Stdout);
+            Assert.Equal(["enc"], added.RootElement.EnumerateArray().Select(key => key.GetProperty("use").GetString()));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
 }

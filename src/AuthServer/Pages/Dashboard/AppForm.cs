@@ -50,17 +50,12 @@ internal sealed class AppForm
             uris.Add(uri);
         }
 
-        var links = new Uri?[3];
-        var fields = new[] { ("Privacy policy", PolicyUri), ("Terms of service", TosUri), ("Logo", LogoUri) };
-        for (var i = 0; i < fields.Length; i++)
+        var (links, notAUrl) = AppLinks.Parse(PolicyUri, TosUri, LogoUri);
+        if (links is null)
         {
-            var (label, value) = fields[i];
-            if (!string.IsNullOrWhiteSpace(value) && !Uri.TryCreate(value.Trim(), UriKind.Absolute, out links[i]))
-            {
-                return (null, $"{label}: '{value}' is not an absolute URL.");
-            }
+            return (null, $"'{notAUrl}' is not an absolute URL.");
         }
 
-        return (new DeveloperAppInput(Name, uris, IsPublic, Scopes, new AppLinks(links[0], links[1], links[2])), null);
+        return (new DeveloperAppInput(Name, uris, IsPublic, Scopes, links), null);
     }
 }
