@@ -31,11 +31,12 @@ internal sealed class ApiKeyAuthenticator(
     ApiKeyUsageRecorder usage,
     ServerMetrics metrics,
     IOptions<CachingOptions> caching,
+    CacheInvalidations invalidations,
     TimeProvider clock,
     ILogger<ApiKeyAuthenticator> logger) : IDisposable
 {
     // Keyed by the key's hash, bounded, so a flood of distinct well-formed keys cannot grow memory without limit.
-    private readonly NodeCache<ApiKeyRecord> _cache = new(sizeLimit: 100_000);
+    private readonly NodeCache<ApiKeyRecord> _cache = new("api_keys", sizeLimit: 100_000, invalidations);
 
     // Unknown keys are cached too (as this sentinel), so a client hammering with a well-formed but unknown key
     // costs one lookup per cache period, not one per request.

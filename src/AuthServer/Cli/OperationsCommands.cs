@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using AuthServer.Core;
 using AuthServer.Data;
 using AuthServer.OAuth.Keys;
 using AuthServer.Retention;
@@ -67,6 +68,13 @@ internal static partial class CommandLine
             catch (InvalidOperationException exception)
             {
                 throw new CommandLineException(exception.Message);
+            }
+
+            // Running nodes read the keys at once when told through Redis; otherwise within OAuth:Keys:RefreshInterval.
+            if (services.GetService<ICacheChannel>() is { } channel
+                && !await channel.PublishAsync(ServerKeyRotation.CacheName, null, TimeSpan.FromSeconds(5)))
+            {
+                await Console.Error.WriteLineAsync("Redis could not be reached: running nodes read the new keys within OAuth:Keys:RefreshInterval.");
             }
 
             var kids = added.Select(key => key.KeyId).ToHashSet(StringComparer.Ordinal);

@@ -50,6 +50,7 @@ internal static class CachingExtensions
 
     public static IHostApplicationBuilder AddCaching(this IHostApplicationBuilder builder)
     {
+        builder.Services.AddSingleton<CacheInvalidations>();
         builder.Services.AddOptions<CachingOptions>()
             .Configure<IConfiguration>((options, configuration) =>
             {

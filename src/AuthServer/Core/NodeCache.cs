@@ -4,7 +4,8 @@ namespace AuthServer.Core;
 
 /// <summary>
 /// What this node remembers of values read from the database, for a short time and within a bounded size, and
-/// forgets at once when the node itself changes them (<see cref="Invalidate"/>). A change made on another node is
+/// forgets at once when the node itself changes them (<see cref="Invalidate"/>). A named cache also forgets what
+/// another node changed when <see cref="CacheInvalidations"/> has a channel between nodes; otherwise such a change is
 /// seen when the entry expires.
 /// </summary>
 /// <remarks>
@@ -13,10 +14,24 @@ namespace AuthServer.Core;
 /// read before the change is stored, but never served.
 /// </remarks>
 /// <typeparam name="TValue">The value; a <see langword="null"/> one (nothing found) is remembered too.</typeparam>
-internal sealed class NodeCache<TValue>(int sizeLimit) : IDisposable
+internal sealed class NodeCache<TValue> : IDisposable
 {
-    private readonly MemoryCache _entries = new(new MemoryCacheOptions { SizeLimit = sizeLimit });
+    private readonly MemoryCache _entries;
+    private readonly string _name = "";
+    private readonly CacheInvalidations? _invalidations;
     private long _generation;
+
+    /// <summary>A cache of this node alone: nothing another node changes reaches it before expiry.</summary>
+    public NodeCache(int sizeLimit) => _entries = new(new MemoryCacheOptions { SizeLimit = sizeLimit });
+
+    /// <summary>A cache whose invalidations travel to the same cache (by <paramref name="name"/>) on every node.</summary>
+    public NodeCache(string name, int sizeLimit, CacheInvalidations invalidations)
+        : this(sizeLimit)
+    {
+        _name = name;
+        _invalidations = invalidations;
+        invalidations.Register(name, Forget);
+    }
 
     private sealed record Entry(TValue Value, long Generation);
 
@@ -63,14 +78,38 @@ internal sealed class NodeCache<TValue>(int sizeLimit) : IDisposable
 
     /// <summary>The value of <paramref name="key"/> changed on this node: it is read again, and so is everything
     /// loaded while this happened.</summary>
-    public void Invalidate(string key)
-    {
-        Interlocked.Increment(ref _generation);
-        _entries.Remove(key);
-    }
+    public void Invalidate(string key) => Changed(key);
 
     /// <summary>Many entries may hold what changed (a scope, listed in many lists): nothing read before is served.</summary>
-    public void InvalidateAll() => Interlocked.Increment(ref _generation);
+    public void InvalidateAll() => Changed(null);
 
     public void Dispose() => _entries.Dispose();
+
+    private void Changed(string? key)
+    {
+        if (_invalidations is null)
+        {
+            Forget(key);
+        }
+        else
+        {
+            _invalidations.Invalidate(_name, key);
+        }
+    }
+
+    private void Forget(string? key)
+    {
+        Interlocked.Increment(ref _generation);
+        try
+        {
+            if (key is not null)
+            {
+                _entries.Remove(key);
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            // A message from another node arriving while this node shuts down.
+        }
+    }
 }

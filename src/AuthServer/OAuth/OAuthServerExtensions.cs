@@ -208,6 +208,12 @@ internal static class OAuthServerExtensions
                 }
                 catch (Exception exception) when (DatabaseFailures.IsDatabaseFailure(exception) && !context.Response.HasStarted)
                 {
+                    if (DatabaseFailures.IsMissingReference(exception))
+                    {
+                        // A client cached here was deleted on another node: read clients again, so the retry is answered.
+                        context.RequestServices.GetService<Acceleration.EntityCache>()?.InvalidateAll();
+                    }
+
                     logger.LogError(exception, "The database failed while serving {Path}; answered 503.", context.Request.Path.Value);
                     context.Response.Clear();
                     await OAuthErrors.WriteUnavailableAsync(context, "The server could not reach its database; retry shortly.");

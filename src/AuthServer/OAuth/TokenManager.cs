@@ -99,11 +99,18 @@ internal static class TokenRedemption
         var readConcurrencyToken = token.ConcurrencyToken;
         var redeemedAt = token.RedemptionDate ?? now.UtcDateTime;
         var concurrencyToken = Guid.NewGuid().ToString();
+
+        // Every condition on the token is on the row being updated, and the authorization is asked by EXISTS: with a
+        // join, EF Core writes UPDATE ... FROM (SELECT ...) and PostgreSQL, after waiting for a concurrent redemption's
+        // lock, checks again only the join, not the status the subquery read, so both redemptions would win.
+        var authorizations = context.Set<OpenIddictEntityFrameworkCoreAuthorization>();
         var updated = await context.Set<OpenIddictEntityFrameworkCoreToken>()
             .Where(row => row.Id == id
                 && row.Status == Statuses.Valid
                 && row.ConcurrencyToken == readConcurrencyToken
-                && (row.Authorization == null || row.Authorization.Status == Statuses.Valid))
+                && (EF.Property<string?>(row, "AuthorizationId") == null
+                    || authorizations.Any(authorization => authorization.Id == EF.Property<string?>(row, "AuthorizationId")
+                        && authorization.Status == Statuses.Valid)))
             .ExecuteUpdateAsync(row => row
                 .SetProperty(entry => entry.Status, Statuses.Redeemed)
                 .SetProperty(entry => entry.RedemptionDate, redeemedAt)

@@ -98,12 +98,12 @@ internal sealed class PlatformGate(
             usage.Count(payer.AccountId, payer.Credential, status);
             if (status is StatusCodes.Status401Unauthorized or StatusCodes.Status403Forbidden)
             {
-                activity.Failure(ClientAddress.Of(context), caller.KeyId, payer.AccountId, status);
+                await activity.FailureAsync(ClientAddress.Of(context), caller.KeyId, payer.AccountId, status);
             }
 
             if (caller.KeyId is { } keyId)
             {
-                activity.KeyUse(keyId, payer.AccountId, ClientAddress.Of(context));
+                await activity.KeyUseAsync(keyId, payer.AccountId, ClientAddress.Of(context));
             }
         }
     }
@@ -153,7 +153,7 @@ internal sealed class PlatformGate(
         if (hasCredential && context.Response.StatusCode == StatusCodes.Status401Unauthorized)
         {
             await failureLimits.RecordAsync(FailureLimits.ApiKey, context, context.RequestAborted);
-            activity.Failure(ClientAddress.Of(context), authentication.RefusedKey?.Id, authentication.RefusedKey?.OwnerId, StatusCodes.Status401Unauthorized);
+            await activity.FailureAsync(ClientAddress.Of(context), authentication.RefusedKey?.Id, authentication.RefusedKey?.OwnerId, StatusCodes.Status401Unauthorized);
         }
     }
 

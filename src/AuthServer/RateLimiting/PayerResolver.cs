@@ -37,10 +37,11 @@ internal sealed record AccountProfile(string Id, string? Email, string? Name);
 /// (<see cref="InvalidateAccount"/>). A caller may keep a resolved payer itself until the expiry it is given, as long as
 /// <see cref="Generation"/> has not moved.
 /// </summary>
-internal sealed class PayerResolver(IServiceScopeFactory scopes, IOptions<RateLimitOptions> options, IOptions<CachingOptions> caching) : IDisposable
+internal sealed class PayerResolver(
+    IServiceScopeFactory scopes, IOptions<RateLimitOptions> options, IOptions<CachingOptions> caching, CacheInvalidations invalidations) : IDisposable
 {
     // Accounts and clients; every invalidation moves the generation.
-    private readonly NodeCache<object?> _cache = new(sizeLimit: 100_000);
+    private readonly NodeCache<object?> _cache = new("payers", sizeLimit: 100_000, invalidations);
 
     /// <summary>What a node remembers of an account: its limit, and its profile (accounts only).</summary>
     /// <param name="LimitKey">The counter its calls are charged to, built once.</param>

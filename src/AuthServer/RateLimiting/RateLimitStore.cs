@@ -13,7 +13,10 @@ namespace AuthServer.RateLimiting;
 /// <param name="RetryAfterSeconds">When not admitted: seconds until a request would be.</param>
 internal readonly record struct RateLimitDecision(bool Admitted, int Limit, int Remaining, int ResetSeconds, int RetryAfterSeconds);
 
-/// <summary>Counts requests against a limit in a sliding 60-second window, measured at one-second granularity.</summary>
+/// <summary>
+/// Counters every node shares (in Redis when configured): requests against a limit in a sliding 60-second window,
+/// measured at one-second granularity, and the two signals suspicious-activity detection needs.
+/// </summary>
 internal interface IRateLimitStore
 {
     /// <summary>
@@ -24,6 +27,16 @@ internal interface IRateLimitStore
 
     /// <summary>Takes back the most recent request counted under <paramref name="key"/> (one that turned out not to count).</summary>
     ValueTask ReleaseAsync(string key, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Notes <paramref name="member"/> as seen now in the set under <paramref name="key"/> and answers how many
+    /// distinct members were seen within <paramref name="window"/> (at most <paramref name="cap"/> are kept, the most
+    /// recent, so a flood of members costs bounded memory).
+    /// </summary>
+    ValueTask<int> CountDistinctAsync(string key, string member, TimeSpan window, int cap, CancellationToken cancellationToken);
+
+    /// <summary>Whether this caller is the first, on any node, to claim <paramref name="key"/> within <paramref name="period"/>.</summary>
+    ValueTask<bool> TryClaimAsync(string key, TimeSpan period, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -135,7 +148,19 @@ internal sealed class SlidingWindow
 internal sealed class LocalRateLimitStore(TimeProvider clock) : IRateLimitStore
 {
     private readonly ConcurrentDictionary<string, SlidingWindow> _windows = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, DistinctSet> _sets = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _claims = new(StringComparer.Ordinal);
     private long _lastSweep;
+
+    /// <summary>Members by the time each was last seen; <see cref="Window"/> is the one it was last asked with.</summary>
+    private sealed class DistinctSet
+    {
+        public Dictionary<string, DateTimeOffset> Members { get; } = new(StringComparer.Ordinal);
+
+        public TimeSpan Window { get; set; }
+
+        public DateTimeOffset LastSeen { get; set; }
+    }
 
     public int Count => _windows.Count;
 
@@ -146,6 +171,60 @@ internal sealed class LocalRateLimitStore(TimeProvider clock) : IRateLimitStore
     {
         Release(key);
         return ValueTask.CompletedTask;
+    }
+
+    public ValueTask<int> CountDistinctAsync(string key, string member, TimeSpan window, int cap, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        SweepIfDue(now.ToUnixTimeSeconds());
+        var set = _sets.GetOrAdd(key, static _ => new DistinctSet());
+        lock (set)
+        {
+            set.Window = window;
+            set.LastSeen = now;
+            set.Members[member] = now;
+            if (set.Members.Count > 1)
+            {
+                foreach (var (gone, _) in set.Members.Where(entry => now - entry.Value > window).ToList())
+                {
+                    set.Members.Remove(gone);
+                }
+            }
+
+            if (set.Members.Count > cap)
+            {
+                foreach (var (oldest, _) in set.Members.OrderBy(entry => entry.Value).Take(set.Members.Count - cap).ToList())
+                {
+                    set.Members.Remove(oldest);
+                }
+            }
+
+            return ValueTask.FromResult(set.Members.Count);
+        }
+    }
+
+    public ValueTask<bool> TryClaimAsync(string key, TimeSpan period, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        SweepIfDue(now.ToUnixTimeSeconds());
+        while (true)
+        {
+            if (_claims.TryAdd(key, now + period))
+            {
+                return ValueTask.FromResult(true);
+            }
+
+            if (_claims.TryGetValue(key, out var until) && until > now)
+            {
+                return ValueTask.FromResult(false);
+            }
+
+            // Expired: whoever replaces it first holds the claim.
+            if (_claims.TryUpdate(key, now + period, until))
+            {
+                return ValueTask.FromResult(true);
+            }
+        }
     }
 
     public void Release(string key)
@@ -200,6 +279,26 @@ internal sealed class LocalRateLimitStore(TimeProvider clock) : IRateLimitStore
                     window.Retired = true;
                     _windows.TryRemove(new KeyValuePair<string, SlidingWindow>(key, window));
                 }
+            }
+        }
+
+        var at = DateTimeOffset.FromUnixTimeSeconds(now);
+        foreach (var (key, set) in _sets)
+        {
+            lock (set)
+            {
+                if (at - set.LastSeen > set.Window)
+                {
+                    _sets.TryRemove(new KeyValuePair<string, DistinctSet>(key, set));
+                }
+            }
+        }
+
+        foreach (var (key, until) in _claims)
+        {
+            if (until <= at)
+            {
+                _claims.TryRemove(new KeyValuePair<string, DateTimeOffset>(key, until));
             }
         }
     }

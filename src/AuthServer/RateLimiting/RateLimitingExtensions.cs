@@ -28,6 +28,9 @@ internal static class RateLimitingExtensions
             services.AddSingleton<IRateLimitStore>(provider => provider.GetRequiredService<RedisRateLimitStore>());
             services.AddSingleton<StackExchange.Redis.IConnectionMultiplexer>(provider => provider.GetRequiredService<RedisRateLimitStore>().Connection);
             health.AddCheck<RedisRateLimitStore>("rate_limits_redis", tags: [HealthExtensions.ReadyTag]);
+            services.AddSingleton<RedisCacheChannel>();
+            services.AddSingleton<ICacheChannel>(provider => provider.GetRequiredService<RedisCacheChannel>());
+            services.AddHostedService(provider => provider.GetRequiredService<RedisCacheChannel>());
         }
 
         services.AddSingleton<PayerResolver>();

@@ -76,6 +76,23 @@ internal sealed partial class RedisRateLimitStore : IRateLimitStore, IHealthChec
         return 0
         """;
 
+    // KEYS[1] a sorted set of members by the millisecond last seen; ARGV member, window ms, cap. Returns the count.
+    private const string DistinctScript = """
+        local time = redis.call('TIME')
+        local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+        local window = tonumber(ARGV[2])
+        local cap = tonumber(ARGV[3])
+        redis.call('ZADD', KEYS[1], now, ARGV[1])
+        redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+        local count = redis.call('ZCARD', KEYS[1])
+        if count > cap then
+          redis.call('ZREMRANGEBYRANK', KEYS[1], 0, count - cap - 1)
+          count = cap
+        end
+        redis.call('PEXPIRE', KEYS[1], window)
+        return count
+        """;
+
     private readonly ConnectionMultiplexer _redis;
     private readonly LocalRateLimitStore _fallback;
     private readonly ILogger<RedisRateLimitStore> _logger;
@@ -150,6 +167,45 @@ internal sealed partial class RedisRateLimitStore : IRateLimitStore, IHealthChec
         {
             MarkDegraded(exception);
             _fallback.Release(key);
+        }
+    }
+
+    public async ValueTask<int> CountDistinctAsync(string key, string member, TimeSpan window, int cap, CancellationToken cancellationToken)
+    {
+        if (!_redis.IsConnected)
+        {
+            MarkDegraded(null);
+            return await _fallback.CountDistinctAsync(key, member, window, cap, cancellationToken);
+        }
+
+        try
+        {
+            return (int)await _redis.GetDatabase().ScriptEvaluateAsync(
+                DistinctScript, [new RedisKey(_prefix + key)], [member, (long)window.TotalMilliseconds, cap]);
+        }
+        catch (Exception exception) when (exception is RedisException or TimeoutException)
+        {
+            MarkDegraded(exception);
+            return await _fallback.CountDistinctAsync(key, member, window, cap, cancellationToken);
+        }
+    }
+
+    public async ValueTask<bool> TryClaimAsync(string key, TimeSpan period, CancellationToken cancellationToken)
+    {
+        if (!_redis.IsConnected)
+        {
+            MarkDegraded(null);
+            return await _fallback.TryClaimAsync(key, period, cancellationToken);
+        }
+
+        try
+        {
+            return await _redis.GetDatabase().StringSetAsync(_prefix + key, 1, period, When.NotExists);
+        }
+        catch (Exception exception) when (exception is RedisException or TimeoutException)
+        {
+            MarkDegraded(exception);
+            return await _fallback.TryClaimAsync(key, period, cancellationToken);
         }
     }
 

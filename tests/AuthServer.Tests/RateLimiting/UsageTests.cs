@@ -176,7 +176,7 @@ public sealed class UsageTests(RateLimitedServer server) : IClassFixture<RateLim
 
         foreach (var ip in new[] { "192.0.2.1", "192.0.2.2", "192.0.2.1", "198.51.100.7", "203.0.113.9" })
         {
-            activity.KeyUse(key.Id, account.Id, ip);
+            await activity.KeyUseAsync(key.Id, account.Id, ip);
         }
 
         await FlushAsync();

@@ -44,9 +44,5 @@ internal sealed class CachedClientApplicationManager(
         Invalidate(application);
     }
 
-    private void Invalidate(OpenIddictEntityFrameworkCoreApplication application)
-    {
-        entities.Invalidate("client:" + application.ClientId);
-        entities.Invalidate("client-id:" + application.Id);
-    }
+    private void Invalidate(OpenIddictEntityFrameworkCoreApplication application) => entities.InvalidateClient(application.ClientId, application.Id);
 }

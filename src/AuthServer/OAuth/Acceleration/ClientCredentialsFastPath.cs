@@ -29,6 +29,7 @@ internal sealed class ClientCredentialsFastPath(
     IOpenIddictApplicationManager applications,
     IOpenIddictScopeManager scopes,
     TokenGroupCommit rows,
+    EntityCache entities,
     ServerMetrics metrics,
     IOptions<OAuthOptions> oauth)
     : IOpenIddictServerHandler<ProcessRequestContext>
@@ -100,7 +101,18 @@ internal sealed class ClientCredentialsFastPath(
             Subject = clientId,
             Type = TokenTypeIdentifiers.AccessToken,
         };
-        await rows.InsertAsync(row, (await applications.GetIdAsync(application, cancellation))!);
+        var applicationId = (await applications.GetIdAsync(application, cancellation))!;
+        try
+        {
+            await rows.InsertAsync(row, applicationId);
+        }
+        catch (Exception exception) when (DatabaseFailures.IsMissingReference(exception))
+        {
+            // The client was deleted, on another node, after this one cached it: forget it, and let OpenIddict read it
+            // again and answer invalid_client.
+            entities.InvalidateClient(clientId, applicationId);
+            return;
+        }
 
         var claims = new Dictionary<string, object>(StringComparer.Ordinal)
         {

@@ -10,12 +10,12 @@ namespace AuthServer.OAuth.Acceleration;
 /// cache lives only as long as one request (its entities belong to that request's DbContext), so without this every
 /// token, introspection and authorization request would query the client and its scopes again. Entries are detached
 /// copies, and each caller gets its own copy, so nothing a request changes or EF Core tracks leaks into another
-/// request. A change made through this node's managers invalidates the entry at once; other nodes see it within
-/// <see cref="CachingOptions.Clients"/>.
+/// request. A change made through this node's managers invalidates the entry at once, and on the other nodes when
+/// they share a channel (<see cref="CacheInvalidations"/>); otherwise they see it within <see cref="CachingOptions.Clients"/>.
 /// </summary>
-internal sealed class EntityCache(IOptions<CachingOptions> caching) : IDisposable
+internal sealed class EntityCache(IOptions<CachingOptions> caching, CacheInvalidations invalidations) : IDisposable
 {
-    private readonly NodeCache<object?> _cache = new(sizeLimit: 10_000);
+    private readonly NodeCache<object?> _cache = new("clients", sizeLimit: 10_000, invalidations);
 
     /// <summary>Returns a copy of the cached value, or loads, caches and returns a copy of a fresh one.</summary>
     public async ValueTask<T?> GetOrLoadAsync<T>(string key, Func<ValueTask<T?>> load)
@@ -74,6 +74,13 @@ internal sealed class EntityCache(IOptions<CachingOptions> caching) : IDisposabl
 
     /// <summary>A client changed on this node: read it again, and anything read while this happened.</summary>
     public void Invalidate(string key) => _cache.Invalidate(key);
+
+    /// <summary>A client changed (or was found gone): both of its entries are read again.</summary>
+    public void InvalidateClient(string? clientId, string? id)
+    {
+        _cache.Invalidate("client:" + clientId);
+        _cache.Invalidate("client-id:" + id);
+    }
 
     /// <summary>A scope changed: many lists may hold it.</summary>
     public void InvalidateAll() => _cache.InvalidateAll();

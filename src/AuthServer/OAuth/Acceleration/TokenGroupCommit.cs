@@ -1,4 +1,5 @@
 using AuthServer.Data;
+using Microsoft.EntityFrameworkCore;
 using OpenIddict.EntityFrameworkCore.Models;
 
 namespace AuthServer.OAuth.Acceleration;
@@ -6,8 +7,9 @@ namespace AuthServer.OAuth.Acceleration;
 /// <summary>
 /// Writes the new token rows of concurrent requests together (a group commit): a request hands over its row and waits;
 /// the rows that arrived while the previous write was in flight go out in the next one, one <c>SaveChanges</c>, one
-/// transaction. Each request still answers only once its own row is committed, and a failed write fails every request
-/// whose row it carried (none of them returns a token). One write per row was about half of a
+/// transaction. Each request still answers only once its own row is committed. A write the database refuses (a row
+/// whose client was deleted on another node) is tried again row by row, so only the rows at fault fail; one that
+/// cannot reach the database fails every request whose row it carried (none returns a token). One write per row was about half of a
 /// <c>client_credentials</c> token's CPU time (docs/benchmarks.md). Alone, a row is written at once.
 /// </summary>
 internal sealed class TokenGroupCommit(IServiceScopeFactory scopes)
@@ -62,21 +64,41 @@ internal sealed class TokenGroupCommit(IServiceScopeFactory scopes)
 
             try
             {
-                await using var scope = scopes.CreateAsyncScope();
-                var context = scope.ServiceProvider.GetRequiredService<AuthDbContext>();
+                await WriteAsync(batch);
+                batch.ForEach(pending => pending.Committed.TrySetResult());
+            }
+            catch (DbUpdateException) when (batch.Count > 1)
+            {
                 foreach (var pending in batch)
                 {
-                    context.Add(pending.Token).Property(TokenStore.ApplicationKey).CurrentValue = pending.ApplicationId;
+                    try
+                    {
+                        await WriteAsync([pending]);
+                        pending.Committed.TrySetResult();
+                    }
+                    catch (Exception exception)
+                    {
+                        pending.Committed.TrySetException(exception);
+                    }
                 }
-
-                await context.SaveChangesAsync();
-                batch.ForEach(pending => pending.Committed.TrySetResult());
             }
             catch (Exception exception)
             {
                 batch.ForEach(pending => pending.Committed.TrySetException(exception));
             }
         }
+    }
+
+    private async Task WriteAsync(List<Pending> rows)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var context = scope.ServiceProvider.GetRequiredService<AuthDbContext>();
+        foreach (var pending in rows)
+        {
+            context.Add(pending.Token).Property(TokenStore.ApplicationKey).CurrentValue = pending.ApplicationId;
+        }
+
+        await context.SaveChangesAsync();
     }
 
     private sealed record Pending(OpenIddictEntityFrameworkCoreToken Token, string ApplicationId, TaskCompletionSource Committed);
