@@ -283,6 +283,110 @@ public abstract class TwoNodeTests(Cluster cluster)
         Assert.Equal(3, details.RootElement.GetProperty("distinct_ips").GetInt32());
     }
 
+    [Fact]
+    public async Task ANodeKilledMidLoad_LeavesTheOtherServing_AndLosesNothingItAcknowledged()
+    {
+        SkipUnlessRunning();
+
+        // Two server processes on a database of their own, one issuer for both (as behind a balancer); a client and
+        // the resource server made beforehand.
+        var settings = cluster.NodeSettings(await cluster.NewDatabaseAsync());
+        settings["OAuth:Issuer"] = "https://auth.example/";
+        RegisteredClient service, resourceServer;
+        await using (var setup = new ConfiguredAuthServerFactory(TestDatabase.NewSqlitePath(), settings))
+        {
+            service = await setup.RegisterServiceAsync("read");
+            resourceServer = await setup.ResourceServerAsync();
+        }
+
+        var environment = settings.ToDictionary(setting => setting.Key.Replace(":", "__", StringComparison.Ordinal), setting => setting.Value ?? "");
+        await using var a = await ServerProcess.StartAsync(TestDatabase.NewSqlitePath(), environment);
+        await using var b = await ServerProcess.StartAsync(TestDatabase.NewSqlitePath(), environment);
+        using var httpA = new HttpClient { BaseAddress = a.Address, Timeout = TimeSpan.FromSeconds(10) };
+        using var httpB = new HttpClient { BaseAddress = b.Address, Timeout = TimeSpan.FromSeconds(10) };
+
+        // Load on both: tokens issued, and on A every other one revoked at once. What a node answered 200 to counts.
+        var issued = new System.Collections.Concurrent.ConcurrentBag<string>();
+        var revoked = new System.Collections.Concurrent.ConcurrentBag<string>();
+        var refusedByB = new System.Collections.Concurrent.ConcurrentBag<string>();
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+        async Task LoadAsync(HttpClient http, bool revokeSome, bool survivor)
+        {
+            for (var i = 0; !stop.IsCancellationRequested; i++)
+            {
+                try
+                {
+                    var token = await ClientCredentialsAsync(http, service);
+                    if (token.Status != HttpStatusCode.OK)
+                    {
+                        if (survivor)
+                        {
+                            refusedByB.Add($"{token.Status}: {token.Body}");
+                        }
+
+                        continue;
+                    }
+
+                    if (revokeSome && i % 2 == 1)
+                    {
+                        using var revoke = new HttpRequestMessage(HttpMethod.Post, "/oauth/revoke")
+                        {
+                            Headers = { Authorization = OAuthFlow.Basic(service) },
+                            Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["token"] = token.AccessToken }),
+                        };
+                        using var answer = await http.SendAsync(revoke);
+                        if (answer.StatusCode == HttpStatusCode.OK)
+                        {
+                            revoked.Add(token.AccessToken);
+                            continue;
+                        }
+                    }
+
+                    issued.Add(token.AccessToken);
+                }
+                catch (Exception exception) when (!survivor && exception is HttpRequestException or TaskCanceledException)
+                {
+                    // A is gone: what it never answered was never acknowledged.
+                }
+            }
+        }
+
+        // Each node's first request is slow (it compiles its code); the load starts on warm nodes.
+        Assert.Equal(HttpStatusCode.OK, (await ClientCredentialsAsync(httpA, service)).Status);
+        Assert.Equal(HttpStatusCode.OK, (await ClientCredentialsAsync(httpB, service)).Status);
+        var load = Enumerable.Range(0, 3).Select(_ => LoadAsync(httpA, revokeSome: true, survivor: false))
+            .Concat(Enumerable.Range(0, 3).Select(_ => LoadAsync(httpB, revokeSome: false, survivor: true)))
+            .ToList();
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        await a.KillAsync();
+        await Task.WhenAll(load);
+
+        Assert.Empty(refusedByB);
+        Assert.NotEmpty(revoked);
+        using var api = new HttpClient { BaseAddress = b.Address };
+        foreach (var token in issued)
+        {
+            Assert.True(await ActiveOverHttpAsync(api, resourceServer, token), "A token a node answered with was lost.");
+        }
+
+        foreach (var token in revoked)
+        {
+            Assert.False(await ActiveOverHttpAsync(api, resourceServer, token), "A revocation a node acknowledged was lost.");
+        }
+    }
+
+    private static async Task<bool> ActiveOverHttpAsync(HttpClient api, RegisteredClient resourceServer, string token)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/oauth/introspect")
+        {
+            Headers = { Authorization = OAuthFlow.Basic(resourceServer) },
+            Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["token"] = token }),
+        };
+        using var response = await api.SendAsync(request);
+        using var answer = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return answer.RootElement.GetProperty("active").GetBoolean();
+    }
+
     private void SkipUnlessRunning() => Assert.SkipWhen(cluster.SkipReason is not null, cluster.SkipReason ?? "");
 
     /// <summary>Asks again every 25 ms until <paramref name="condition"/> holds, failing past <paramref name="limit"/>.</summary>
