@@ -4,7 +4,6 @@ using AuthServer.ApiKeys;
 using AuthServer.Data;
 using AuthServer.Tests.Infrastructure;
 using AuthServer.Tests.PlatformApi;
-using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -355,11 +354,8 @@ public sealed class ApiKeyLifecycleTests
         using var api = factory.CreateApiClient();
         Assert.Equal(HttpStatusCode.OK, (await Dashboard.CallAsync(api, "/v1/models", key)).StatusCode);
 
-        // The database file goes away (a lost volume): opening it again finds no tables.
-        SqliteConnection.ClearAllPools();
-        var away = path + ".away";
-        File.Move(path, away);
-        try
+        // The database goes away (a lost volume: the SQLite file opens with no tables; PostgreSQL refuses connections).
+        await using (await TestDatabase.TakeAwayAsync(path))
         {
             using var response = await Dashboard.CallAsync(api, "/v1/models", key);
 
@@ -367,12 +363,6 @@ public sealed class ApiKeyLifecycleTests
             Assert.NotNull(response.Headers.RetryAfter);
             using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
             Assert.Equal("service_unavailable", body.RootElement.GetProperty("error").GetProperty("type").GetString());
-        }
-        finally
-        {
-            SqliteConnection.ClearAllPools();
-            File.Delete(path);
-            File.Move(away, path);
         }
 
         // And it recovers once the database is back.

@@ -36,12 +36,8 @@ public sealed partial class ReadmeTests
         var path = TestDatabase.NewSqlitePath();
         var port = ServerProcess.FreePort();
         await using var server = await ServerProcess.StartAsync(path, port: port);
-        var environment = new Dictionary<string, string>
-        {
-            ["ASPNETCORE_ENVIRONMENT"] = "Development",
-            ["Database__Provider"] = "Sqlite",
-            ["Database__ConnectionString"] = $"Data Source={path}",
-        };
+        var environment = SuiteDatabase.Environment(path);
+        environment["ASPNETCORE_ENVIRONMENT"] = "Development";
 
         var state = Path.Combine(Path.GetTempPath(), $"readme-{Guid.NewGuid():N}.sh");
         await File.WriteAllTextAsync(state, "");

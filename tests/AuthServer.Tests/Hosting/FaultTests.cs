@@ -111,6 +111,7 @@ public sealed class FaultTests
     [Fact]
     public async Task DatabaseLockedAway_TokenRequestsAre503WithRetryAfter_Never500_AndServiceComesBack()
     {
+        Assert.SkipUnless(SuiteDatabase.IsSqlite, SuiteDatabase.SqliteOnly);
         var path = TestDatabase.NewSqlitePath();
         RegisteredClient service;
         await using (var factory = new ConfiguredAuthServerFactory(path))

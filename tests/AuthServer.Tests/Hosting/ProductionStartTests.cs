@@ -96,12 +96,6 @@ public sealed class ProductionStartTests
         return CliRunner.RunAsync(database, environment, "--urls", "http://127.0.0.1:0");
     }
 
-    private static async Task<long> CountAsync(string database, string table)
-    {
-        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={database}");
-        await connection.OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT COUNT(*) FROM \"{table}\"";
-        return (long)(await command.ExecuteScalarAsync())!;
-    }
+    private static async Task<long> CountAsync(string database, string table) =>
+        Convert.ToInt64(await TestDatabase.ScalarAsync(database, $"SELECT COUNT(*) FROM \"{table}\""), System.Globalization.CultureInfo.InvariantCulture);
 }

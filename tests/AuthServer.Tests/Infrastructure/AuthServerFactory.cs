@@ -1,3 +1,4 @@
+using System.Data.Common;
 using AuthServer.Clients;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
@@ -22,8 +23,7 @@ public class AuthServerFactory : WebApplicationFactory<Program>
     protected AuthServerFactory(string databasePath, IReadOnlyDictionary<string, string?>? settings)
     {
         DatabasePath = databasePath;
-        _settings["Database:Provider"] = "Sqlite";
-        _settings["Database:ConnectionString"] = $"Data Source={databasePath}";
+        _settings["Database:Provider"] = SuiteDatabase.Provider;
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             _settings[key] = value;
@@ -39,6 +39,13 @@ public class AuthServerFactory : WebApplicationFactory<Program>
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
+        // Asked when the host is built (in a test, not when a fixture is made), so that a test of the PostgreSQL
+        // suite on a machine without PostgreSQL is skipped, not failed.
+        if (!_settings.ContainsKey("Database:ConnectionString"))
+        {
+            _settings["Database:ConnectionString"] = SuiteDatabase.ConnectionString(DatabasePath);
+        }
+
         builder.UseEnvironment(EnvironmentName);
         if (LogSink is not null)
         {
@@ -149,40 +156,95 @@ internal static class TestDatabase
     }
 
     /// <summary>
-    /// Takes SQLite's write lock from another connection (<c>BEGIN IMMEDIATE</c>) and holds it until released: the
-    /// server's writes queue behind it, as behind a long write of another node.
+    /// Takes the write lock of the tokens table from another connection and holds it until released: the server's
+    /// token writes queue behind it, as behind a long write of another node. On SQLite that is the database's one
+    /// write lock (<c>BEGIN IMMEDIATE</c>); on PostgreSQL a lock on <c>OpenIddictTokens</c> that lets reads through.
     /// </summary>
     public static async Task<WriteLock> HoldWriteLockAsync(string databasePath)
     {
         var connection = await OpenAsync(databasePath);
-        await ExecuteAsync(connection, "BEGIN IMMEDIATE;");
+        await ExecuteAsync(connection, SuiteDatabase.IsSqlite ? "BEGIN IMMEDIATE;" : """BEGIN; LOCK TABLE "OpenIddictTokens" IN EXCLUSIVE MODE;""");
         return new WriteLock(connection, databasePath);
     }
 
-    private static async Task<IAsyncDisposable> RefuseInsertsAsync(
-        Microsoft.Data.Sqlite.SqliteConnection connection, string databasePath, string table)
+    /// <summary>
+    /// The database is gone until the result is disposed: the SQLite file moved away (opening it again finds no
+    /// tables, as on a lost volume), or the PostgreSQL database refusing connections, its open ones ended.
+    /// </summary>
+    public static async Task<IAsyncDisposable> TakeAwayAsync(string databasePath)
     {
-        var trigger = $"refuse_{table}";
-        await ExecuteAsync(connection, $"CREATE TRIGGER {trigger} BEFORE INSERT ON {table} BEGIN SELECT RAISE(ABORT, 'disk full'); END;");
-        return new DropTrigger(databasePath, trigger);
+        if (SuiteDatabase.IsSqlite)
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            File.Move(databasePath, databasePath + ".away");
+            return new Restore(() =>
+            {
+                Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+                File.Delete(databasePath);
+                File.Move(databasePath + ".away", databasePath);
+                return Task.CompletedTask;
+            });
+        }
+
+        var builder = new Npgsql.NpgsqlConnectionStringBuilder(SuiteDatabase.ConnectionString(databasePath));
+        var name = builder.Database!;
+        builder.Database = "postgres";
+        async Task AdminAsync(string sql)
+        {
+            await using var connection = new Npgsql.NpgsqlConnection(builder.ConnectionString);
+            await connection.OpenAsync();
+            await ExecuteAsync(connection, sql);
+        }
+
+        await AdminAsync($"ALTER DATABASE {name} ALLOW_CONNECTIONS false; SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}';");
+        Npgsql.NpgsqlConnection.ClearAllPools();
+        return new Restore(() => AdminAsync($"ALTER DATABASE {name} ALLOW_CONNECTIONS true;"));
     }
 
-    private static async Task<Microsoft.Data.Sqlite.SqliteConnection> OpenAsync(string databasePath)
+    private sealed class Restore(Func<Task> restore) : IAsyncDisposable
     {
-        var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={databasePath}");
+        public async ValueTask DisposeAsync() => await restore();
+    }
+
+    /// <summary>One value read with <paramref name="sql"/> (identifiers in double quotes, as both SQLite and PostgreSQL take them).</summary>
+    public static async Task<object?> ScalarAsync(string databasePath, string sql)
+    {
+        await using var connection = await OpenAsync(databasePath);
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return await command.ExecuteScalarAsync();
+    }
+
+    private static async Task<IAsyncDisposable> RefuseInsertsAsync(DbConnection connection, string databasePath, string table)
+    {
+        var trigger = $"refuse_{table}";
+        await ExecuteAsync(connection, SuiteDatabase.IsSqlite
+            ? $"CREATE TRIGGER {trigger} BEFORE INSERT ON {table} BEGIN SELECT RAISE(ABORT, 'disk full'); END;"
+            : $"""
+                CREATE OR REPLACE FUNCTION refuse_insert() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'disk full'; END $$;
+                CREATE TRIGGER {trigger} BEFORE INSERT ON "{table}" FOR EACH ROW EXECUTE FUNCTION refuse_insert();
+                """);
+        return new DropTrigger(databasePath, trigger, table);
+    }
+
+    private static async Task<DbConnection> OpenAsync(string databasePath)
+    {
+        DbConnection connection = SuiteDatabase.IsSqlite
+            ? new Microsoft.Data.Sqlite.SqliteConnection(SuiteDatabase.ConnectionString(databasePath))
+            : new Npgsql.NpgsqlConnection(SuiteDatabase.ConnectionString(databasePath));
         await connection.OpenAsync();
         return connection;
     }
 
-    private static async Task ExecuteAsync(Microsoft.Data.Sqlite.SqliteConnection connection, string sql)
+    private static async Task ExecuteAsync(DbConnection connection, string sql)
     {
         await using var command = connection.CreateCommand();
         command.CommandText = sql;
         await command.ExecuteNonQueryAsync();
     }
 
-    /// <summary>SQLite's write lock held by another connection; disposing it without <see cref="ReleaseAsync"/> rolls back.</summary>
-    public sealed class WriteLock(Microsoft.Data.Sqlite.SqliteConnection connection, string databasePath) : IAsyncDisposable
+    /// <summary>The write lock held by another connection; disposing it without <see cref="ReleaseAsync"/> rolls back.</summary>
+    public sealed class WriteLock(DbConnection connection, string databasePath) : IAsyncDisposable
     {
         private bool _released;
 
@@ -208,12 +270,12 @@ internal static class TestDatabase
         }
     }
 
-    private sealed class DropTrigger(string databasePath, string trigger) : IAsyncDisposable
+    private sealed class DropTrigger(string databasePath, string trigger, string table) : IAsyncDisposable
     {
         public async ValueTask DisposeAsync()
         {
             await using var connection = await OpenAsync(databasePath);
-            await ExecuteAsync(connection, $"DROP TRIGGER {trigger};");
+            await ExecuteAsync(connection, SuiteDatabase.IsSqlite ? $"DROP TRIGGER {trigger};" : $"""DROP TRIGGER {trigger} ON "{table}";""");
         }
     }
 }

@@ -25,8 +25,14 @@ public static class CliRunner
             start.ArgumentList.Add(arg);
         }
 
-        start.Environment["Database__Provider"] = "Sqlite";
-        start.Environment["Database__ConnectionString"] = $"Data Source={databasePath}";
+        if (databasePath.Length > 0)
+        {
+            foreach (var (name, value) in SuiteDatabase.Environment(databasePath))
+            {
+                start.Environment[name] = value;
+            }
+        }
+
         start.Environment["DOTNET_NOLOGO"] = "1";
         foreach (var (name, value) in environment)
         {

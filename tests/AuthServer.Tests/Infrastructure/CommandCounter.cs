@@ -7,7 +7,7 @@ namespace AuthServer.Tests.Infrastructure;
 /// <summary>One SQL command as run: its text, and the transaction it ran in (<see langword="null"/> for none).</summary>
 internal sealed record RecordedCommand(string Text, System.Data.Common.DbTransaction? Transaction);
 
-/// <summary>Counts (and keeps) the SQL commands EF Core runs against one database file while it is alive.</summary>
+/// <summary>Counts (and keeps) the SQL commands EF Core runs against one test database while it is alive.</summary>
 internal sealed class CommandCounter : IObserver<DiagnosticListener>, IObserver<KeyValuePair<string, object?>>, IDisposable
 {
     private readonly string _databasePath;
@@ -17,8 +17,15 @@ internal sealed class CommandCounter : IObserver<DiagnosticListener>, IObserver<
 
     public CommandCounter(string databasePath)
     {
-        _databasePath = databasePath;
+        // What the server's connection string holds of this database: the file, or the PostgreSQL database's name.
+        _databasePath = SuiteDatabase.IsSqlite ? databasePath : new Npgsql.NpgsqlConnectionStringBuilder(SuiteDatabase.ConnectionString(databasePath)).Database!;
         _all = DiagnosticListener.AllListeners.Subscribe(this);
+        if (!SuiteDatabase.IsSqlite)
+        {
+            // EF Core asks whether anyone listens at most once a second (LoggingCacheTime) unless an interceptor needs
+            // every command, as SQLite's write gate does: without one, the commands of the next second could go unseen.
+            Thread.Sleep(TimeSpan.FromSeconds(1.1));
+        }
     }
 
     public int Count

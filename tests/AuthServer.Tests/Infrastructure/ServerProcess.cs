@@ -56,8 +56,11 @@ public sealed class ServerProcess : IAsyncDisposable
         start.ArgumentList.Add("--urls");
         start.ArgumentList.Add($"http://127.0.0.1:{port}");
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
-        start.Environment["Database__Provider"] = "Sqlite";
-        start.Environment["Database__ConnectionString"] = $"Data Source={databasePath}";
+        foreach (var (name, value) in SuiteDatabase.Environment(databasePath))
+        {
+            start.Environment[name] = value;
+        }
+
         start.Environment["Logging__Console__FormatterName"] = "simple";
         start.Environment["DOTNET_NOLOGO"] = "1";
         foreach (var (name, value) in settings ?? new Dictionary<string, string>())

@@ -20,19 +20,31 @@ public sealed class TwoNodesOnOneFile : IAsyncLifetime
         ["RateLimits:TokenFailuresPerMinute"] = "100000",
     };
 
-    public ConfiguredAuthServerFactory A { get; private set; } = null!;
+    // Each asks SuiteDatabase first: in the PostgreSQL suite without PostgreSQL, no node starts and the test skips.
+    public ConfiguredAuthServerFactory A { get => Started(field); private set; } = null!;
 
-    public ConfiguredAuthServerFactory B { get; private set; } = null!;
+    public ConfiguredAuthServerFactory B { get => Started(field); private set; } = null!;
 
-    public Uri AddressA { get; private set; } = null!;
+    public Uri AddressA { get => Started(field); private set; } = null!;
 
-    public Uri AddressB { get; private set; } = null!;
+    public Uri AddressB { get => Started(field); private set; } = null!;
+
+    private static T Started<T>(T node)
+    {
+        SuiteDatabase.SkipIfUnavailable();
+        return node;
+    }
 
     /// <summary>A resource server that may introspect the platform's tokens (it is their audience).</summary>
     public RegisteredClient ResourceServer { get; private set; } = null!;
 
     public ValueTask InitializeAsync()
     {
+        if (SuiteDatabase.Unavailable)
+        {
+            return ValueTask.CompletedTask;
+        }
+
         var path = TestDatabase.NewSqlitePath();
         (A, AddressA) = Start(path);
         (B, AddressB) = Start(path);
@@ -58,6 +70,11 @@ public sealed class TwoNodesOnOneFile : IAsyncLifetime
 
     public async ValueTask DisposeAsync()
     {
+        if (SuiteDatabase.Unavailable)
+        {
+            return;
+        }
+
         await A.DisposeAsync();
         await B.DisposeAsync();
     }

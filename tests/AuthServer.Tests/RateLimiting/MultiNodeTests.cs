@@ -15,16 +15,28 @@ public sealed class TwoNodes : IAsyncLifetime
 {
     public RedisServer Redis { get; } = new();
 
-    public ConfiguredAuthServerFactory? A { get; private set; }
+    // Each asks SuiteDatabase first: in the PostgreSQL suite without PostgreSQL, no node starts and the test skips.
+    public ConfiguredAuthServerFactory? A { get => Started(field); private set; }
 
-    public ConfiguredAuthServerFactory? B { get; private set; }
+    public ConfiguredAuthServerFactory? B { get => Started(field); private set; }
 
-    public HttpClient? ApiA { get; private set; }
+    public HttpClient? ApiA { get => Started(field); private set; }
 
-    public HttpClient? ApiB { get; private set; }
+    public HttpClient? ApiB { get => Started(field); private set; }
+
+    private static T? Started<T>(T? node)
+    {
+        SuiteDatabase.SkipIfUnavailable();
+        return node;
+    }
 
     public async ValueTask InitializeAsync()
     {
+        if (SuiteDatabase.Unavailable)
+        {
+            return;
+        }
+
         await Redis.InitializeAsync();
         if (Redis.SkipReason is not null)
         {
@@ -60,6 +72,11 @@ public sealed class TwoNodes : IAsyncLifetime
 
     public async ValueTask DisposeAsync()
     {
+        if (SuiteDatabase.Unavailable)
+        {
+            return;
+        }
+
         ApiA?.Dispose();
         ApiB?.Dispose();
         if (A is not null)

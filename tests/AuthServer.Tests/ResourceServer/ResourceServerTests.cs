@@ -19,17 +19,29 @@ public sealed class LoopbackServers : IAsyncLifetime
         ["OAuth:AccessTokenLifetime"] = "00:00:05",
     });
 
-    public Uri Issuer { get; private set; } = null!;
+    // Each asks SuiteDatabase first: in the PostgreSQL suite without PostgreSQL, nothing starts and the test skips.
+    public Uri Issuer { get => Started(field); private set; } = null!;
 
-    public SampleResourceServer Api { get; private set; } = null!;
+    public SampleResourceServer Api { get => Started(field); private set; } = null!;
 
-    public RegisteredClient Service { get; private set; } = null!;
+    public RegisteredClient Service { get => Started(field); private set; } = null!;
 
     /// <summary>The platform API as a client of the authority: its client_id is the tokens' audience.</summary>
-    public RegisteredClient ResourceServer { get; private set; } = null!;
+    public RegisteredClient ResourceServer { get => Started(field); private set; } = null!;
+
+    private static T Started<T>(T value)
+    {
+        SuiteDatabase.SkipIfUnavailable();
+        return value;
+    }
 
     public async ValueTask InitializeAsync()
     {
+        if (SuiteDatabase.Unavailable)
+        {
+            return;
+        }
+
         Authority.UseKestrel(options => options.Listen(IPAddress.Loopback, 0));
         Authority.StartServer();
         Issuer = new Uri(Authority.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First() + "/");
@@ -44,7 +56,11 @@ public sealed class LoopbackServers : IAsyncLifetime
 
     public async ValueTask DisposeAsync()
     {
-        await Api.DisposeAsync();
+        if (!SuiteDatabase.Unavailable)
+        {
+            await Api.DisposeAsync();
+        }
+
         await Authority.DisposeAsync();
     }
 }

@@ -68,7 +68,7 @@ internal sealed class ServerKeyStore(
             {
                 if (announced is null || announced.Key.Algorithm != AlgorithmOf(purpose))
                 {
-                    await TryAddAsync(purpose, NextGeneration(mine), now, "initial", cancellationToken);
+                    await TryAddAsync(purpose, NextGeneration(mine), now, "initial", revokeEarlier: false, cancellationToken);
                     attempted = true;
                 }
             }
@@ -80,7 +80,7 @@ internal sealed class ServerKeyStore(
                     activates = now + settings.AnnounceBefore;
                 }
 
-                await TryAddAsync(purpose, NextGeneration(mine), activates, "scheduled", cancellationToken);
+                await TryAddAsync(purpose, NextGeneration(mine), activates, "scheduled", revokeEarlier: false, cancellationToken);
                 attempted = true;
             }
         }
@@ -109,15 +109,15 @@ internal sealed class ServerKeyStore(
             }
 
             var now = clock.GetUtcNow();
-            var key = await TryAddAsync(purpose, NextGeneration(mine), immediately ? now : now + options.Value.AnnounceBefore,
-                    immediately ? "emergency" : "manual", cancellationToken)
-                ?? throw new InvalidOperationException($"Another node added a {purpose} key at the same time; run 'keys list' and try again if needed.");
+            var (key, revoked) = await TryAddAsync(purpose, NextGeneration(mine), immediately ? now : now + options.Value.AnnounceBefore,
+                    immediately ? "emergency" : "manual", revokeEarlier: immediately, cancellationToken);
+            if (key is null)
+            {
+                throw new InvalidOperationException($"Another node added a {purpose} key at the same time; run 'keys list' and try again if needed.");
+            }
+
             if (immediately)
             {
-                await using var scope = scopes.CreateAsyncScope();
-                var revoked = await scope.ServiceProvider.GetRequiredService<AuthDbContext>().ServerKeys
-                    .Where(other => other.Purpose == purpose && other.Generation < key.Generation && other.RevokedAt == null)
-                    .ExecuteUpdateAsync(set => set.SetProperty(other => other.RevokedAt, now), cancellationToken);
                 logger.LogWarning("Emergency rotation: the {Purpose} key {KeyId} is current and {Count} earlier key(s) were revoked.", purpose, key.KeyId, revoked);
             }
 
@@ -149,8 +149,13 @@ internal sealed class ServerKeyStore(
 
     private static int NextGeneration(IEnumerable<ServerKeyState> states) => states.Select(state => state.Key.Generation).DefaultIfEmpty(0).Max() + 1;
 
-    /// <summary>Adds a key of <paramref name="generation"/>; <see langword="null"/> when another node added that generation first.</summary>
-    private async Task<ServerKey?> TryAddAsync(string purpose, int generation, DateTimeOffset activates, string reason, CancellationToken cancellationToken)
+    /// <summary>
+    /// Adds a key of <paramref name="generation"/>; <see langword="null"/> when another node added that generation first.
+    /// With <paramref name="revokeEarlier"/>, the earlier keys of the purpose are revoked in the same transaction, so
+    /// that no node reads the new key current while an old one is still published.
+    /// </summary>
+    private async Task<(ServerKey? Key, int Revoked)> TryAddAsync(
+        string purpose, int generation, DateTimeOffset activates, string reason, bool revokeEarlier, CancellationToken cancellationToken)
     {
         var algorithm = AlgorithmOf(purpose);
         var material = Generate(algorithm);
@@ -169,6 +174,10 @@ internal sealed class ServerKeyStore(
         await using var scope = scopes.CreateAsyncScope();
         var context = scope.ServiceProvider.GetRequiredService<AuthDbContext>();
         context.ServerKeys.Add(key);
+        var earlier = revokeEarlier
+            ? await context.ServerKeys.Where(other => other.Purpose == purpose && other.Generation < generation && other.RevokedAt == null).ToListAsync(cancellationToken)
+            : [];
+        earlier.ForEach(other => other.RevokedAt = activates);
         try
         {
             await context.SaveChangesAsync(cancellationToken);
@@ -177,7 +186,7 @@ internal sealed class ServerKeyStore(
         {
             if (await GenerationTakenAsync(purpose, generation, cancellationToken))
             {
-                return null;
+                return (null, 0);
             }
 
             throw;
@@ -187,7 +196,7 @@ internal sealed class ServerKeyStore(
         logger.LogInformation(
             "Added the {Purpose} key {KeyId} ({Algorithm}, generation {Generation}, {Reason}); it becomes current at {ActivatesAt:u}.",
             purpose, key.KeyId, algorithm, generation, reason, activates);
-        return key;
+        return (key, earlier.Count);
     }
 
     private async Task<bool> GenerationTakenAsync(string purpose, int generation, CancellationToken cancellationToken)
