@@ -27,6 +27,21 @@ internal sealed record BenchSettings
     /// <summary><c>BENCH_SQLSERVER</c>: a SQL Server connection string; empty for SQLite (the default).</summary>
     public string? SqlServer { get; init; }
 
+    /// <summary><c>BENCH_POSTGRES</c>: a PostgreSQL connection string (run.sh sets it for <c>BENCH_DATABASE=postgres</c>,
+    /// on a server it starts).</summary>
+    public string? PostgreSql { get; init; }
+
+    /// <summary>The server's <c>Database:Provider</c>: SQL Server, then PostgreSQL, when named; SQLite otherwise.</summary>
+    public string DatabaseProvider => SqlServer is not null ? "SqlServer" : PostgreSql is not null ? "PostgreSql" : "Sqlite";
+
+    /// <summary>The database, as the report names it.</summary>
+    public string DatabaseName => DatabaseProvider switch
+    {
+        "SqlServer" => "SQL Server",
+        "PostgreSql" => "PostgreSQL (a local server, fsync on)",
+        _ => "SQLite (WAL) on local disk",
+    };
+
     /// <summary><c>BENCH_ONLY</c>: a comma-separated list of scenario names to run (all when empty).</summary>
     public IReadOnlySet<string>? Only { get; init; }
 
@@ -66,6 +81,7 @@ internal sealed record BenchSettings
             Connections = Number("BENCH_CONNECTIONS", settings.Connections),
             FlowConcurrency = Number("BENCH_FLOW_CONCURRENCY", settings.FlowConcurrency),
             SqlServer = Environment.GetEnvironmentVariable("BENCH_SQLSERVER") is { Length: > 0 } sql ? sql : null,
+            PostgreSql = Environment.GetEnvironmentVariable("BENCH_POSTGRES") is { Length: > 0 } postgres ? postgres : null,
             Only = string.IsNullOrWhiteSpace(only)
                 ? null
                 : only.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal),

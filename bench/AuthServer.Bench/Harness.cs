@@ -46,12 +46,12 @@ internal sealed class Harness(BenchSettings settings) : IDisposable
         var stamp = DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
         var port = ServerProcess.FreePort();
         var environment = ServerEnvironment(stamp, port);
-        if (settings.SqlServer is not null)
+        if (settings.DatabaseProvider != "Sqlite")
         {
             await Command.RunAsync("dotnet", [settings.ServerDll, "migrate"], environment);
         }
 
-        Log($"AuthServer: Release build, Production settings, {(settings.SqlServer is null ? "SQLite" : "SQL Server")}, http://127.0.0.1:{port}");
+        Log($"AuthServer: Release build, Production settings, {settings.DatabaseName}, http://127.0.0.1:{port}");
         await using (var ours = await ServerProcess.StartAsync("dotnet", [settings.ServerDll, "--urls", $"http://127.0.0.1:{port}"], environment, port, "/healthz"))
         {
             _http.BaseAddress = ours.Address;
@@ -81,8 +81,8 @@ internal sealed class Harness(BenchSettings settings) : IDisposable
     private Dictionary<string, string> ServerEnvironment(string stamp, int port) => new()
     {
         ["ASPNETCORE_ENVIRONMENT"] = "Production",
-        ["Database__Provider"] = settings.SqlServer is null ? "Sqlite" : "SqlServer",
-        ["Database__ConnectionString"] = settings.SqlServer ?? $"Data Source={Path.Combine(settings.OutDirectory, $"bench-{stamp}.db")}",
+        ["Database__Provider"] = settings.DatabaseProvider,
+        ["Database__ConnectionString"] = settings.SqlServer ?? settings.PostgreSql ?? $"Data Source={Path.Combine(settings.OutDirectory, $"bench-{stamp}.db")}",
         ["OAuth__Issuer"] = $"https://127.0.0.1:{port}/",
         // Outside Development the key ring must be encrypted at rest (README, production notes).
         ["DataProtection__CertificatePath"] = KeyRingCertificate(),

@@ -309,7 +309,8 @@ public abstract class TwoNodeTests(Cluster cluster)
         var issued = new System.Collections.Concurrent.ConcurrentBag<string>();
         var revoked = new System.Collections.Concurrent.ConcurrentBag<string>();
         var refusedByB = new System.Collections.Concurrent.ConcurrentBag<string>();
-        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+        using var stop = new CancellationTokenSource();
+        var acknowledgedByA = 0;
         async Task LoadAsync(HttpClient http, bool revokeSome, bool survivor)
         {
             for (var i = 0; !stop.IsCancellationRequested; i++)
@@ -343,6 +344,10 @@ public abstract class TwoNodeTests(Cluster cluster)
                     }
 
                     issued.Add(token.AccessToken);
+                    if (!survivor)
+                    {
+                        Interlocked.Increment(ref acknowledgedByA);
+                    }
                 }
                 catch (Exception exception) when (!survivor && exception is HttpRequestException or TaskCanceledException)
                 {
@@ -357,9 +362,18 @@ public abstract class TwoNodeTests(Cluster cluster)
         var load = Enumerable.Range(0, 3).Select(_ => LoadAsync(httpA, revokeSome: true, survivor: false))
             .Concat(Enumerable.Range(0, 3).Select(_ => LoadAsync(httpB, revokeSome: false, survivor: true)))
             .ToList();
-        await Task.Delay(TimeSpan.FromSeconds(1));
-        await a.KillAsync();
-        await Task.WhenAll(load);
+        // A is killed once it has acknowledged tokens and revocations under load; the load goes on 2 s after.
+        try
+        {
+            await WithinAsync(TimeSpan.FromSeconds(60), () => Task.FromResult(Volatile.Read(ref acknowledgedByA) >= 10 && !revoked.IsEmpty), "A acknowledging under load");
+            await a.KillAsync();
+            stop.CancelAfter(TimeSpan.FromSeconds(2));
+            await Task.WhenAll(load);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+        }
 
         Assert.Empty(refusedByB);
         Assert.NotEmpty(revoked);
