@@ -27,6 +27,8 @@ public sealed class AuthDbContext(DbContextOptions<AuthDbContext> options)
 
     public DbSet<Lease> Leases => Set<Lease>();
 
+    public DbSet<OutboxMessage> OutboxMessages => Set<OutboxMessage>();
+
     protected override void OnModelCreating(ModelBuilder builder)
     {
         base.OnModelCreating(builder);
@@ -57,6 +59,15 @@ public sealed class AuthDbContext(DbContextOptions<AuthDbContext> options)
             lease.HasKey(l => l.Name);
             lease.Property(l => l.Name).HasMaxLength(64);
             lease.Property(l => l.Holder).HasMaxLength(200);
+        });
+
+        builder.Entity<OutboxMessage>(message =>
+        {
+            message.ToTable("OutboxMessages");
+            message.Property(m => m.To).HasMaxLength(256);
+            message.Property(m => m.Subject).HasMaxLength(200);
+            message.Property(m => m.LastError).HasMaxLength(1000);
+            message.HasIndex(m => new { m.SentAt, m.NextAttemptAt });
         });
 
         builder.Entity<ApiKey>(key =>

@@ -41,6 +41,10 @@ internal static class AccountsExtensions
             identity.Lockout.MaxFailedAccessAttempts = accounts.Value.MaxFailedAccessAttempts;
             identity.Lockout.DefaultLockoutTimeSpan = accounts.Value.LockoutDuration;
         });
+        services.AddOptions<DataProtectionTokenProviderOptions>().Configure<IOptions<AccountsOptions>>(
+            (tokens, accounts) => tokens.TokenLifespan = accounts.Value.ResetLinkLifetime);
+        services.AddOptions<SecurityStampValidatorOptions>().Configure<IOptions<AccountsOptions>>(
+            (stamps, accounts) => stamps.ValidationInterval = accounts.Value.SessionCheckInterval);
 
         services.ConfigureApplicationCookie(options =>
         {
@@ -62,6 +66,7 @@ internal static class AccountsExtensions
 
         services.AddScoped<AccountTierService>();
         services.AddScoped<PasswordSignIn>();
+        services.AddScoped<AccountEmails>();
         services.AddSingleton<DummyPasswordHash>();
         services.AddAntiforgery(options => options.Cookie.Name = "authserver.antiforgery");
         services.AddRazorPages();

@@ -22,4 +22,19 @@ public sealed class AccountsOptions
     /// <summary>Lifetime of the sign-in cookie (sliding).</summary>
     [Range(typeof(TimeSpan), "00:01:00", "30.00:00:00")]
     public TimeSpan SessionLifetime { get; set; } = TimeSpan.FromDays(1);
+
+    /// <summary>How long a password-reset link works (it also stops once used, or once the password changed).</summary>
+    [Range(typeof(TimeSpan), "00:05:00", "1.00:00:00")]
+    public TimeSpan ResetLinkLifetime { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// How often a session is checked against its account (a password reset or change ends every other session): at
+    /// most this long after a reset, a session from before it is signed out.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:30:00")]
+    public TimeSpan SessionCheckInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Password-reset requests accepted per minute for one address (and, separately, from one client IP).</summary>
+    [Range(1, 1000)]
+    public int ResetRequestsPerMinute { get; set; } = 3;
 }

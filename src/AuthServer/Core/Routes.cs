@@ -23,6 +23,9 @@ internal static class Routes
     public const string SignIn = Account + "/login";
     public const string SignOut = Account + "/logout";
     public const string Denied = Account + "/denied";
+    public const string Register = Account + "/register";
+    public const string ForgotPassword = Account + "/forgot-password";
+    public const string ResetPassword = Account + "/reset-password";
 
     public const string ApiDocument = "/openapi/{documentName}.json";
     public const string ApiReference = "/docs/api";

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
@@ -73,7 +72,7 @@ public abstract class TwoNodeTests(Cluster cluster)
         Assert.All(answers.Where(answer => answer != winner), answer => Assert.Equal("invalid_grant", answer.Error));
 
         // A replay ends the grant: the winner's tokens too, on both nodes.
-        await WithinAsync(Second, async () => !await ActiveAsync(cluster.A, winner.AccessToken) && !await ActiveAsync(cluster.B, winner.AccessToken), "the winner's access token revoked");
+        await Poll.UntilAsync(Second, async () => !await ActiveAsync(cluster.A, winner.AccessToken) && !await ActiveAsync(cluster.B, winner.AccessToken), "the winner's access token revoked");
         Assert.Equal("invalid_grant", (await OAuthFlow.RefreshAsync(apiB, client, winner.RefreshToken!)).Error);
     }
 
@@ -92,7 +91,7 @@ public abstract class TwoNodeTests(Cluster cluster)
         var winner = Assert.Single(answers, answer => answer.Status == HttpStatusCode.OK);
         Assert.All(answers.Where(answer => answer != winner), answer => Assert.Equal("invalid_grant", answer.Error));
         Assert.Equal("invalid_grant", (await OAuthFlow.RefreshAsync(apiA, client, winner.RefreshToken!)).Error);
-        await WithinAsync(Second, async () => !await ActiveAsync(cluster.B, winner.AccessToken) && !await ActiveAsync(cluster.B, tokens.AccessToken), "the grant's access tokens revoked");
+        await Poll.UntilAsync(Second, async () => !await ActiveAsync(cluster.B, winner.AccessToken) && !await ActiveAsync(cluster.B, tokens.AccessToken), "the grant's access tokens revoked");
     }
 
     [Fact]
@@ -116,9 +115,9 @@ public abstract class TwoNodeTests(Cluster cluster)
         };
         Assert.Equal(HttpStatusCode.OK, (await apiA.SendAsync(revoke)).StatusCode);
 
-        await WithinAsync(Second, async () => !await ActiveAsync(cluster.B, tokens.AccessToken), "the access token inactive on B's introspection");
-        await WithinAsync(Second, async () => !await ActiveAsync(cluster.B, tokens.RefreshToken!, client), "the refresh token inactive on B's introspection");
-        await WithinAsync(Second, async () => (await ProfileAsync(apiB, tokens.AccessToken)).StatusCode == HttpStatusCode.Unauthorized, "the access token refused on B's /v1");
+        await Poll.UntilAsync(Second, async () => !await ActiveAsync(cluster.B, tokens.AccessToken), "the access token inactive on B's introspection");
+        await Poll.UntilAsync(Second, async () => !await ActiveAsync(cluster.B, tokens.RefreshToken!, client), "the refresh token inactive on B's introspection");
+        await Poll.UntilAsync(Second, async () => (await ProfileAsync(apiB, tokens.AccessToken)).StatusCode == HttpStatusCode.Unauthorized, "the access token refused on B's /v1");
     }
 
     [Fact]
@@ -134,7 +133,7 @@ public abstract class TwoNodeTests(Cluster cluster)
             await scope.ServiceProvider.GetRequiredService<ApiKeyService>().RevokeAsync(userId, key.Key.Id, userId, CancellationToken.None);
         }
 
-        await WithinAsync(Second, async () => (await ModelsAsync(apiB, key.Secret)).StatusCode == HttpStatusCode.Unauthorized, "the revoked key refused on B");
+        await Poll.UntilAsync(Second, async () => (await ModelsAsync(apiB, key.Secret)).StatusCode == HttpStatusCode.Unauthorized, "the revoked key refused on B");
     }
 
     [Fact]
@@ -157,7 +156,7 @@ public abstract class TwoNodeTests(Cluster cluster)
         }
 
         var answers = new List<TokenResponse>();
-        await WithinAsync(Second, async () =>
+        await Poll.UntilAsync(Second, async () =>
         {
             answers.Add(await ClientCredentialsAsync(apiB, deleted));
             return answers[^1].Error == "invalid_client";
@@ -165,10 +164,10 @@ public abstract class TwoNodeTests(Cluster cluster)
         Assert.All(answers, answer => Assert.True(answer.Status is HttpStatusCode.OK or HttpStatusCode.Unauthorized, $"{answer.Status}: {answer.Body}"));
 
         // Within the grace both secrets work on B; past it the old one is refused there.
-        await WithinAsync(Second, async () => (await ClientCredentialsAsync(apiB, rotated with { ClientSecret = newSecret })).Status == HttpStatusCode.OK, "the new secret accepted on B");
+        await Poll.UntilAsync(Second, async () => (await ClientCredentialsAsync(apiB, rotated with { ClientSecret = newSecret })).Status == HttpStatusCode.OK, "the new secret accepted on B");
         Assert.Equal(HttpStatusCode.OK, (await ClientCredentialsAsync(apiB, rotated)).Status);
         await Task.Delay(TimeSpan.FromSeconds(2));
-        await WithinAsync(Second, async () => (await ClientCredentialsAsync(apiB, rotated)).Error == "invalid_client", "the old secret refused on B past its grace");
+        await Poll.UntilAsync(Second, async () => (await ClientCredentialsAsync(apiB, rotated)).Error == "invalid_client", "the old secret refused on B past its grace");
     }
 
     [Fact]
@@ -217,7 +216,7 @@ public abstract class TwoNodeTests(Cluster cluster)
             await scope.ServiceProvider.GetRequiredService<AccountTierService>().SetAsync(userId, AccountTiers.Pro, null, "admin", CancellationToken.None);
         }
 
-        await WithinAsync(Second, async () => Header(await ModelsAsync(apiB, key.Secret), "X-RateLimit-Limit") == "2000", "the pro limit on B");
+        await Poll.UntilAsync(Second, async () => Header(await ModelsAsync(apiB, key.Secret), "X-RateLimit-Limit") == "2000", "the pro limit on B");
     }
 
     [Fact]
@@ -243,7 +242,7 @@ public abstract class TwoNodeTests(Cluster cluster)
         }
 
         // The connection comes back within a few seconds (1 s between retries); then B asks the database again.
-        await WithinAsync(TimeSpan.FromSeconds(15), async () => (await ModelsAsync(apiB, key.Secret)).StatusCode == HttpStatusCode.Unauthorized, "the key refused on B after Redis came back");
+        await Poll.UntilAsync(TimeSpan.FromSeconds(15), async () => (await ModelsAsync(apiB, key.Secret)).StatusCode == HttpStatusCode.Unauthorized, "the key refused on B after Redis came back");
     }
 
     [Fact]
@@ -365,7 +364,7 @@ public abstract class TwoNodeTests(Cluster cluster)
         // A is killed once it has acknowledged tokens and revocations under load; the load goes on 2 s after.
         try
         {
-            await WithinAsync(TimeSpan.FromSeconds(60), () => Task.FromResult(Volatile.Read(ref acknowledgedByA) >= 10 && !revoked.IsEmpty), "A acknowledging under load");
+            await Poll.UntilAsync(TimeSpan.FromSeconds(60), () => Task.FromResult(Volatile.Read(ref acknowledgedByA) >= 10 && !revoked.IsEmpty), "A acknowledging under load");
             await a.KillAsync();
             stop.CancelAfter(TimeSpan.FromSeconds(2));
             await Task.WhenAll(load);
@@ -402,17 +401,6 @@ public abstract class TwoNodeTests(Cluster cluster)
     }
 
     private void SkipUnlessRunning() => Assert.SkipWhen(cluster.SkipReason is not null, cluster.SkipReason ?? "");
-
-    /// <summary>Asks again every 25 ms until <paramref name="condition"/> holds, failing past <paramref name="limit"/>.</summary>
-    internal static async Task WithinAsync(TimeSpan limit, Func<Task<bool>> condition, string what)
-    {
-        var watch = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            Assert.True(watch.Elapsed < limit, $"Not seen within {limit.TotalSeconds} s: {what}.");
-            await Task.Delay(25);
-        }
-    }
 
     /// <summary>Introspection on <paramref name="node"/> by the platform API (by the client itself for a refresh token).</summary>
     private async Task<bool> ActiveAsync(AuthServerFactory node, string token, RegisteredClient? asClient = null)

@@ -26,6 +26,10 @@ internal sealed class LoginModel(PasswordSignIn passwords, IOpenIddictApplicatio
     [BindProperty(SupportsGet = true)]
     public bool Registered { get; set; }
 
+    /// <summary>Set after a password reset.</summary>
+    [BindProperty(SupportsGet = true)]
+    public bool Reset { get; set; }
+
     public async Task<IActionResult> OnPostAsync()
     {
         AppName = await AppNameAsync();

@@ -1,0 +1,35 @@
+using System.Net;
+using AuthServer.Email;
+
+namespace AuthServer.Accounts;
+
+/// <summary>The messages about a person's account, each in plain text and HTML, with absolute links.</summary>
+internal sealed class AccountEmails(EmailOutbox outbox)
+{
+    public Task PasswordResetAsync(string to, Uri link, TimeSpan lifetime, CancellationToken cancellationToken) =>
+        SendAsync(to, "Reset your password", [
+            "Someone, probably you, asked to reset the password of your account.",
+            $"Choose a new password here (the link works once, for {Describe(lifetime)}):",
+        ], link, "If it was not you, ignore this message: your password stays as it is.", cancellationToken);
+
+    /// <summary>A reset asked for an address with no account: said to that address only, so the page never tells.</summary>
+    public Task NoAccountAsync(string to, Uri signUp, CancellationToken cancellationToken) =>
+        SendAsync(to, "Password reset: no account with this address", [
+            "Someone, probably you, asked to reset the password of an account with this address, but there is none.",
+            "To create one:",
+        ], signUp, "If it was not you, ignore this message.", cancellationToken);
+
+    private Task SendAsync(string to, string subject, string[] lines, Uri link, string footer, CancellationToken cancellationToken)
+    {
+        var text = string.Join("\n\n", [.. lines, link.AbsoluteUri, footer]);
+        var html = string.Concat(lines.Select(line => $"<p>{WebUtility.HtmlEncode(line)}</p>"))
+            + $"<p><a href=\"{WebUtility.HtmlEncode(link.AbsoluteUri)}\">{WebUtility.HtmlEncode(link.AbsoluteUri)}</a></p>"
+            + $"<p>{WebUtility.HtmlEncode(footer)}</p>";
+        return outbox.EnqueueAsync(new EmailMessage(to, subject, text, html), cancellationToken);
+    }
+
+    private static string Describe(TimeSpan lifetime) =>
+        lifetime.TotalHours >= 1 && lifetime.TotalHours == Math.Floor(lifetime.TotalHours)
+            ? (lifetime.TotalHours == 1 ? "one hour" : $"{lifetime.TotalHours:0} hours")
+            : $"{lifetime.TotalMinutes:0} minutes";
+}

@@ -1,0 +1,205 @@
+using System.Net;
+using System.Text.RegularExpressions;
+using AuthServer.Data;
+using AuthServer.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using MimeKit;
+
+namespace AuthServer.Tests.Accounts;
+
+/// <summary>
+/// "Forgot password?" end to end, on a real SMTP server: the message that arrives, the link it holds, the new password,
+/// the sessions it ends, and a mail server that goes away.
+/// </summary>
+public sealed partial class PasswordResetTests(SmtpServer smtp) : IClassFixture<SmtpServer>
+{
+    private const string Issuer = "https://auth.test/";
+    private const string NewPassword = "a completely new passphrase";
+
+    [Fact]
+    public async Task TheLinkInTheEmail_SetsANewPassword_EndsOtherSessions_AndWorksOnce()
+    {
+        Assert.SkipWhen(smtp.SkipReason is not null, smtp.SkipReason ?? "");
+        await using var server = Server();
+        var email = OAuthFlow.NewEmail();
+        using var signedIn = await OAuthFlow.SignedUpBrowserAsync(server, email);
+        Assert.Equal(HttpStatusCode.OK, (await signedIn.GetPageAsync("/dashboard/keys")).Response.StatusCode);
+
+        using var browser = server.CreateBrowser();
+        var (answer, page) = await AskAsync(browser, email);
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        Assert.Contains("We sent a message", page.QuerySelector("[role=status]")!.TextContent, StringComparison.Ordinal);
+
+        var message = await smtp.WaitForAsync(email);
+        Assert.Equal("Reset your password", message.Subject);
+        Assert.Equal("no-reply@auth.test", message.From.Mailboxes.Single().Address);
+        var link = LinkIn(message);
+        Assert.StartsWith(Issuer + "account/reset-password?", link.AbsoluteUri, StringComparison.Ordinal);
+        Assert.Contains(WebUtility.HtmlEncode(link.AbsoluteUri), message.HtmlBody, StringComparison.Ordinal);
+
+        var (form, resetPage) = await browser.GetPageAsync(link.PathAndQuery);
+        Assert.Equal(HttpStatusCode.OK, form.StatusCode);
+        var done = await browser.SubmitAsync(resetPage, new Dictionary<string, string>
+        {
+            ["Input.Password"] = NewPassword,
+            ["Input.ConfirmPassword"] = NewPassword,
+        });
+        Assert.Equal("/account/login?Reset=true", TestBrowser.Location(done).OriginalString);
+
+        // The old password no longer signs in, the new one does, and the session from before is over.
+        using var other = server.CreateBrowser();
+        Assert.Equal(HttpStatusCode.OK, (await other.SignInAsync(email, OAuthFlow.Password)).StatusCode);
+        Assert.Equal(HttpStatusCode.Redirect, (await other.SignInAsync(email, NewPassword)).StatusCode);
+        var (before, _) = await signedIn.GetPageAsync("/dashboard/keys");
+        Assert.Contains("/account/login?ReturnUrl=", TestBrowser.Location(before).OriginalString, StringComparison.Ordinal);
+
+        // The link works once.
+        var (again, againPage) = await browser.GetPageAsync(link.PathAndQuery);
+        Assert.Equal(HttpStatusCode.BadRequest, again.StatusCode);
+        Assert.Contains("This link is not valid", againPage.QuerySelector("[role=alert]")!.TextContent, StringComparison.Ordinal);
+
+        await using var scope = server.Services.CreateAsyncScope();
+        Assert.True(await scope.ServiceProvider.GetRequiredService<AuthDbContext>().AuditEvents
+            .AnyAsync(audit => audit.Action == "account.password_reset" && audit.Target != null));
+    }
+
+    [Fact]
+    public async Task AnAddressWithoutAccount_GetsTheSameAnswer_AndOnlyItsMailboxLearnsThereIsNone()
+    {
+        Assert.SkipWhen(smtp.SkipReason is not null, smtp.SkipReason ?? "");
+        await using var server = Server();
+        var known = OAuthFlow.NewEmail();
+        (await OAuthFlow.SignedUpBrowserAsync(server, known)).Dispose();
+        var unknown = OAuthFlow.NewEmail();
+
+        using var browser = server.CreateBrowser();
+        var (knownAnswer, knownPage) = await AskAsync(browser, known);
+        var (unknownAnswer, unknownPage) = await AskAsync(browser, unknown);
+
+        Assert.Equal(knownAnswer.StatusCode, unknownAnswer.StatusCode);
+        Assert.Equal(
+            knownPage.QuerySelector("main")!.TextContent.Replace(known, "@", StringComparison.Ordinal),
+            unknownPage.QuerySelector("main")!.TextContent.Replace(unknown, "@", StringComparison.Ordinal));
+        var note = await smtp.WaitForAsync(unknown);
+        Assert.Contains("no account", note.Subject, StringComparison.Ordinal);
+        Assert.StartsWith(Issuer + "account/register", LinkIn(note).AbsoluteUri, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ATamperedLink_OrAnotherAccountsLink_IsRefused()
+    {
+        Assert.SkipWhen(smtp.SkipReason is not null, smtp.SkipReason ?? "");
+        await using var server = Server();
+        var email = OAuthFlow.NewEmail();
+        (await OAuthFlow.SignedUpBrowserAsync(server, email)).Dispose();
+        var otherEmail = OAuthFlow.NewEmail();
+        (await OAuthFlow.SignedUpBrowserAsync(server, otherEmail)).Dispose();
+        using var browser = server.CreateBrowser();
+        await AskAsync(browser, email);
+        await AskAsync(browser, otherEmail);
+        var link = LinkIn(await smtp.WaitForAsync(email));
+        var otherLink = LinkIn(await smtp.WaitForAsync(otherEmail));
+
+        var query = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(link.Query);
+        var otherUser = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(otherLink.Query)["user"].ToString();
+        foreach (var bad in new[]
+                 {
+                     $"/account/reset-password?user={otherUser}&code={query["code"]}",
+                     $"/account/reset-password?user={query["user"]}&code={query["code"].ToString()[..^4]}AAAA",
+                     $"/account/reset-password?user={query["user"]}&code=%%%",
+                     "/account/reset-password",
+                 })
+        {
+            var (response, page) = await browser.GetPageAsync(bad);
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            Assert.NotNull(page.QuerySelector("[role=alert]"));
+        }
+    }
+
+    [Fact]
+    public async Task RequestsForOneAddress_AreLimited()
+    {
+        Assert.SkipWhen(smtp.SkipReason is not null, smtp.SkipReason ?? "");
+        await using var server = Server();
+        using var browser = server.CreateBrowser();
+        var email = OAuthFlow.NewEmail();
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await AskAsync(browser, email)).Response.StatusCode);
+        }
+
+        var (limited, _) = await AskAsync(browser, email);
+        Assert.Equal(HttpStatusCode.TooManyRequests, limited.StatusCode);
+        Assert.NotNull(limited.Headers.RetryAfter);
+    }
+
+    [Fact]
+    public async Task TheMailServerDown_DelaysTheMessage_NeverLosesIt_NorFailsTheRequest()
+    {
+        Assert.SkipWhen(smtp.SkipReason is not null, smtp.SkipReason ?? "");
+        await using var server = Server();
+        var email = OAuthFlow.NewEmail();
+        (await OAuthFlow.SignedUpBrowserAsync(server, email)).Dispose();
+        using var browser = server.CreateBrowser();
+
+        await smtp.StopAsync();
+        try
+        {
+            Assert.Equal(HttpStatusCode.OK, (await AskAsync(browser, email)).Response.StatusCode);
+            await Poll.UntilAsync(TimeSpan.FromSeconds(20), async () =>
+            {
+                await using var scope = server.Services.CreateAsyncScope();
+                return await scope.ServiceProvider.GetRequiredService<AuthDbContext>().OutboxMessages
+                    .AnyAsync(message => message.To == email && message.SentAt == null && message.Attempts >= 2 && message.LastError != null);
+            }, "two failed attempts written on the message");
+        }
+        finally
+        {
+            await smtp.StartAsync();
+        }
+
+        var message = await smtp.WaitForAsync(email, timeout: TimeSpan.FromSeconds(30));
+        Assert.Equal("Reset your password", message.Subject);
+    }
+
+    [Fact]
+    public async Task WithoutAnSmtpHost_MessagesAreWrittenAsEmlFiles()
+    {
+        var folder = Path.Combine(Path.GetTempPath(), $"authserver-eml-{Guid.NewGuid():N}");
+        await using var server = new ConfiguredAuthServerFactory(TestDatabase.NewSqlitePath(), new Dictionary<string, string?>
+        {
+            ["Email:PickupDirectory"] = folder,
+            ["Email:PollInterval"] = "00:00:00.200",
+            ["OAuth:Issuer"] = Issuer,
+        });
+        var email = OAuthFlow.NewEmail();
+        (await OAuthFlow.SignedUpBrowserAsync(server, email)).Dispose();
+        using var browser = server.CreateBrowser();
+        await AskAsync(browser, email);
+
+        await Poll.UntilAsync(TimeSpan.FromSeconds(20), () => Task.FromResult(Directory.Exists(folder) && Directory.GetFiles(folder, "*.eml").Length == 1), "the .eml file");
+        var message = await MimeMessage.LoadAsync(Directory.GetFiles(folder, "*.eml").Single());
+        Assert.Equal(email, message.To.Mailboxes.Single().Address);
+        Assert.StartsWith(Issuer + "account/reset-password?", LinkIn(message).AbsoluteUri, StringComparison.Ordinal);
+        Directory.Delete(folder, recursive: true);
+    }
+
+    private ConfiguredAuthServerFactory Server() => new(TestDatabase.NewSqlitePath(), new Dictionary<string, string?>(smtp.Settings)
+    {
+        ["OAuth:Issuer"] = Issuer,
+        ["Accounts:SessionCheckInterval"] = "00:00:00",
+    });
+
+    private static async Task<(HttpResponseMessage Response, AngleSharp.Html.Dom.IHtmlDocument Page)> AskAsync(TestBrowser browser, string email)
+    {
+        var (_, form) = await browser.GetPageAsync("/account/forgot-password");
+        var response = await browser.SubmitAsync(form, new Dictionary<string, string> { ["Input.Email"] = email });
+        return await browser.ParseAsync(response);
+    }
+
+    private static Uri LinkIn(MimeMessage message) => new(LinkPattern().Match(message.TextBody ?? "").Value);
+
+    [GeneratedRegex(@"https://auth\.test/\S+")]
+    private static partial Regex LinkPattern();
+}
