@@ -13,7 +13,14 @@ internal sealed class EmailOutbox(AuthDbContext context, EmailSender sender, Tim
 {
     public async Task EnqueueAsync(EmailMessage message, CancellationToken cancellationToken)
     {
-        var now = clock.GetUtcNow();
+        Stage(context, message, clock.GetUtcNow());
+        await context.SaveChangesAsync(cancellationToken);
+        sender.Wake();
+    }
+
+    /// <summary>Adds the message to <paramref name="context"/>, to be written with whatever else it saves (one
+    /// transaction: the message exists exactly when what it tells of does); call <see cref="EmailSender.Wake"/> after.</summary>
+    public static void Stage(AuthDbContext context, EmailMessage message, DateTimeOffset now) =>
         context.OutboxMessages.Add(new OutboxMessage
         {
             To = message.To,
@@ -23,7 +30,4 @@ internal sealed class EmailOutbox(AuthDbContext context, EmailSender sender, Tim
             CreatedAt = now,
             NextAttemptAt = now.ToUnixTimeMilliseconds(),
         });
-        await context.SaveChangesAsync(cancellationToken);
-        sender.Wake();
-    }
 }

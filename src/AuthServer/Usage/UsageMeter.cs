@@ -14,10 +14,17 @@ internal readonly record struct UsageKey(string AccountId, string Credential, lo
 /// <see cref="UsageOptions.FlushInterval"/> and when the host stops. A request costs a dictionary update under a
 /// short lock, never a database write. If the database cannot be reached the counts are kept for the next round, and
 /// rows are added to rather than overwritten, so several nodes can flush into the same minute.
-/// Suspicious-activity events (<see cref="SuspiciousActivity"/>) travel the same way.
+/// Suspicious-activity events (<see cref="SuspiciousActivity"/>) travel the same way, with the emails to the keys'
+/// owners that they cause (<see cref="SecurityAlertEmails"/>).
 /// </summary>
 internal sealed class UsageMeter(
-    IServiceScopeFactory scopes, IOptions<UsageOptions> options, ServerMetrics metrics, TimeProvider clock, ILogger<UsageMeter> logger)
+    IServiceScopeFactory scopes,
+    IOptions<UsageOptions> options,
+    IOptions<OAuth.OAuthOptions> oauth,
+    Email.EmailSender email,
+    ServerMetrics metrics,
+    TimeProvider clock,
+    ILogger<UsageMeter> logger)
     : BatchWriter(logger)
 {
     private readonly Lock _gate = new();
@@ -107,9 +114,14 @@ internal sealed class UsageMeter(
             }
 
             context.AuditEvents.AddRange(alerts);
+            await SecurityAlertEmails.StageAsync(context, alerts, oauth.Value.Issuer, clock.GetUtcNow(), cancellationToken);
             await context.SaveChangesAsync(cancellationToken);
             await transaction.CommitAsync(cancellationToken);
         });
+        if (alerts.Count > 0)
+        {
+            email.Wake();
+        }
     }
 
     private void Requeue(Dictionary<UsageKey, long> batch, List<AuditEvent> alerts)
