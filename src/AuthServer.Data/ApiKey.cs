@@ -35,6 +35,10 @@ public sealed class ApiKey
 
     public DateTimeOffset? RevokedAt { get; set; }
 
+    /// <summary>How many expiry reminders the owner was sent: 1 after the first (<c>ApiKeys:ExpiryWarningDays</c>
+    /// ahead), 2 after the last (a day ahead).</summary>
+    public int ExpiryReminders { get; set; }
+
     /// <summary>The key that replaced this one when it was rolled.</summary>
     public string? ReplacedById { get; set; }
 }

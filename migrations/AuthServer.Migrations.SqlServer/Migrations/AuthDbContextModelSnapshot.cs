@@ -39,6 +39,9 @@ namespace AuthServer.Migrations.SqlServer.Migrations
                     b.Property<DateTimeOffset?>("ExpiresAt")
                         .HasColumnType("datetimeoffset");
 
+                    b.Property<int>("ExpiryReminders")
+                        .HasColumnType("int");
+
                     b.Property<string>("Hash")
                         .IsRequired()
                         .HasMaxLength(64)

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
 namespace AuthServer.ApiKeys;
 
 internal static class ApiKeysExtensions
@@ -17,6 +19,9 @@ internal static class ApiKeysExtensions
         services.AddHostedService(provider => provider.GetRequiredService<ApiKeyUsageRecorder>());
         services.AddSingleton<ApiKeyAuthenticator>();
         services.AddScoped<ApiKeyService>();
+        services.TryAddSingleton<Hosting.JobLeases>();
+        services.AddSingleton<KeyExpiryReminders>();
+        services.AddHostedService(provider => provider.GetRequiredService<KeyExpiryReminders>());
         return builder;
     }
 }

@@ -90,16 +90,16 @@ public sealed class SmtpServer : IAsyncLifetime
         _process = null;
     }
 
-    /// <summary>The messages received for <paramref name="to"/> so far.</summary>
+    /// <summary>The messages received for <paramref name="to"/> so far, in the order they arrived.</summary>
     public IReadOnlyList<MimeMessage> MessagesTo(string to)
     {
         var folder = Path.Combine(_maildir, "new");
         return !Directory.Exists(folder)
             ? []
             : [.. Directory.GetFiles(folder)
+                .OrderBy(File.GetLastWriteTimeUtc)
                 .Select(path => MimeMessage.Load(path))
-                .Where(message => message.To.Mailboxes.Any(mailbox => string.Equals(mailbox.Address, to, StringComparison.OrdinalIgnoreCase)))
-                .OrderBy(message => message.Date)];
+                .Where(message => message.To.Mailboxes.Any(mailbox => string.Equals(mailbox.Address, to, StringComparison.OrdinalIgnoreCase)))];
     }
 
     /// <summary>Waits for the <paramref name="count"/>th message to <paramref name="to"/>.</summary>
