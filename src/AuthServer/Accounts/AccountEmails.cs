@@ -19,6 +19,11 @@ internal sealed class AccountEmails(EmailOutbox outbox)
             "To create one:",
         ], signUp, "If it was not you, ignore this message.", cancellationToken);
 
+    /// <summary>A notice to the account's address after a change it should know of (it was maybe not them).</summary>
+    public Task NoticeAsync(string to, string subject, string what, Uri security, CancellationToken cancellationToken) =>
+        SendAsync(to, subject, [what, "If it was not you, reset your password at once and review your account:"], security,
+            "This message is sent to the address of your account whenever its security changes.", cancellationToken);
+
     private Task SendAsync(string to, string subject, string[] lines, Uri link, string footer, CancellationToken cancellationToken)
     {
         var text = string.Join("\n\n", [.. lines, link.AbsoluteUri, footer]);

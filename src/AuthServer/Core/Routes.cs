@@ -26,6 +26,7 @@ internal static class Routes
     public const string Register = Account + "/register";
     public const string ForgotPassword = Account + "/forgot-password";
     public const string ResetPassword = Account + "/reset-password";
+    public const string Security = Account + "/security";
 
     public const string ApiDocument = "/openapi/{documentName}.json";
     public const string ApiReference = "/docs/api";

@@ -185,6 +185,46 @@ public sealed partial class PasswordResetTests(SmtpServer smtp) : IClassFixture<
         Directory.Delete(folder, recursive: true);
     }
 
+    [Fact]
+    public async Task ChangingThePassword_AsksForTheCurrentOne_EndsOtherSessions_KeepsThisOne_AndTellsTheAddress()
+    {
+        Assert.SkipWhen(smtp.SkipReason is not null, smtp.SkipReason ?? "");
+        await using var server = Server();
+        var email = OAuthFlow.NewEmail();
+        using var here = await OAuthFlow.SignedUpBrowserAsync(server, email);
+        using var elsewhere = server.CreateBrowser();
+        Assert.Equal(HttpStatusCode.Redirect, (await elsewhere.SignInAsync(email, OAuthFlow.Password)).StatusCode);
+
+        var (_, page) = await here.GetPageAsync("/account/security");
+        var wrong = await here.SubmitAsync(page, new Dictionary<string, string>
+        {
+            ["Input.CurrentPassword"] = "not the password",
+            ["Input.NewPassword"] = NewPassword,
+            ["Input.ConfirmPassword"] = NewPassword,
+        }, formSelector: "#password form");
+        Assert.Equal(HttpStatusCode.BadRequest, wrong.StatusCode);
+
+        (_, page) = await here.GetPageAsync("/account/security");
+        var changed = await here.SubmitAsync(page, new Dictionary<string, string>
+        {
+            ["Input.CurrentPassword"] = OAuthFlow.Password,
+            ["Input.NewPassword"] = NewPassword,
+            ["Input.ConfirmPassword"] = NewPassword,
+        }, formSelector: "#password form");
+        Assert.Equal(HttpStatusCode.Redirect, changed.StatusCode);
+
+        Assert.Equal(HttpStatusCode.OK, (await here.GetPageAsync("/dashboard/keys")).Response.StatusCode);
+        Assert.Equal(HttpStatusCode.Redirect, (await elsewhere.GetPageAsync("/dashboard/keys")).Response.StatusCode);
+        var notice = await smtp.WaitForAsync(email);
+        Assert.Equal("Your password was changed", notice.Subject);
+        Assert.StartsWith(Issuer + "account/security", LinkIn(notice).AbsoluteUri, StringComparison.Ordinal);
+
+        // Sign out everywhere: this session too.
+        (_, page) = await here.GetPageAsync("/account/security");
+        Assert.Equal(HttpStatusCode.Redirect, (await here.SubmitAsync(page, new Dictionary<string, string>(), formSelector: "#sessions form")).StatusCode);
+        Assert.Equal(HttpStatusCode.Redirect, (await here.GetPageAsync("/dashboard/keys")).Response.StatusCode);
+    }
+
     private ConfiguredAuthServerFactory Server() => new(TestDatabase.NewSqlitePath(), new Dictionary<string, string?>(smtp.Settings)
     {
         ["OAuth:Issuer"] = Issuer,

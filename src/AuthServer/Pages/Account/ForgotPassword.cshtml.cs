@@ -76,9 +76,7 @@ internal sealed class ForgotPasswordModel(
         return Page();
     }
 
-    /// <summary>A link on the configured issuer (<c>OAuth:Issuer</c>), or on the address this request came to.</summary>
-    private Uri Absolute(string pathAndQuery) =>
-        new(oauth.Value.Issuer ?? new Uri($"{Request.Scheme}://{Request.Host}{Request.PathBase}/"), pathAndQuery.TrimStart('/'));
+    private Uri Absolute(string pathAndQuery) => PublicUrl.Of(Request, oauth.Value.Issuer, pathAndQuery);
 }
 
 public sealed class ForgotPasswordInput

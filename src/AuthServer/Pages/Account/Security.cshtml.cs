@@ -1,0 +1,96 @@
+using System.ComponentModel.DataAnnotations;
+using AuthServer.Accounts;
+using AuthServer.Audit;
+using AuthServer.Core;
+using AuthServer.Data;
+using AuthServer.OAuth;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+using Microsoft.Extensions.Options;
+
+namespace AuthServer.Pages.Account;
+
+/// <summary>
+/// The account's security: change the password (the current one is asked; every other session ends, this one goes on,
+/// and the account's address is told), and sign out everywhere (the security stamp changes, so every session cookie,
+/// on every node, stops working at its next check).
+/// </summary>
+[Authorize]
+internal sealed class SecurityModel(
+    UserManager<ApplicationUser> users,
+    SignInManager<ApplicationUser> signIn,
+    AccountEmails emails,
+    AuditLog audit,
+    IOptions<OAuthOptions> oauth) : PageModel
+{
+    [BindProperty]
+    public ChangePasswordInput Input { get; set; } = new();
+
+    public string? Message { get; private set; }
+
+    public void OnGet(string? message) => Message = message;
+
+    public async Task<IActionResult> OnPostChangePasswordAsync()
+    {
+        if (!ModelState.IsValid)
+        {
+            return Page();
+        }
+
+        var user = await users.GetUserAsync(User);
+        if (user is null)
+        {
+            return Challenge();
+        }
+
+        var result = await users.ChangePasswordAsync(user, Input.CurrentPassword, Input.NewPassword);
+        if (!result.Succeeded)
+        {
+            foreach (var error in result.Errors)
+            {
+                ModelState.AddModelError(string.Empty, error.Code == nameof(IdentityErrorDescriber.PasswordMismatch) ? "The current password is not right." : error.Description);
+            }
+
+            Response.StatusCode = StatusCodes.Status400BadRequest;
+            return Page();
+        }
+
+        // The stamp changed: this session gets a new cookie, the others are refused at their next check.
+        await signIn.RefreshSignInAsync(user);
+        await audit.WriteAsync(user.Id, "account.password_changed", user.Id, user.Id, null, HttpContext.RequestAborted);
+        if (user.Email is { } email)
+        {
+            await emails.NoticeAsync(email, "Your password was changed", "The password of your account was just changed, and every other session signed out.",
+                PublicUrl.Of(Request, oauth.Value.Issuer, Routes.Security), HttpContext.RequestAborted);
+        }
+
+        return RedirectToPage(new { message = "Your password is changed; your other sessions are signed out." });
+    }
+
+    public async Task<IActionResult> OnPostSignOutEverywhereAsync()
+    {
+        if (await users.GetUserAsync(User) is { } user)
+        {
+            await users.UpdateSecurityStampAsync(user);
+            await audit.WriteAsync(user.Id, "account.signed_out_everywhere", user.Id, user.Id, null, HttpContext.RequestAborted);
+        }
+
+        await signIn.SignOutAsync();
+        return Redirect(Routes.SignIn);
+    }
+}
+
+public sealed class ChangePasswordInput
+{
+    [Required]
+    public string CurrentPassword { get; set; } = "";
+
+    [Required]
+    public string NewPassword { get; set; } = "";
+
+    [Required]
+    [Compare(nameof(NewPassword), ErrorMessage = "The two new passwords differ.")]
+    public string ConfirmPassword { get; set; } = "";
+}
