@@ -23,7 +23,7 @@ internal sealed class SuspiciousActivity(UsageMeter meter, IRateLimitStore store
     public const string KeyManyIps = "security.key_many_ips";
 
     // The second each key and IP pair was last counted: the same caller again within it costs no shared counting.
-    private readonly ConcurrentDictionary<string, long> _counted = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string KeyId, string Ip), long> _counted = new();
 
     /// <summary>A 401 or 403 answer: against a known key (<paramref name="keyId"/>), or at least from an IP.</summary>
     public async ValueTask FailureAsync(string ip, string? keyId, string? ownerId, int status)
@@ -45,7 +45,7 @@ internal sealed class SuspiciousActivity(UsageMeter meter, IRateLimitStore store
     public async ValueTask KeyUseAsync(string keyId, string ownerId, string ip)
     {
         var second = clock.GetUtcNow().ToUnixTimeSeconds();
-        var pair = keyId + "|" + ip;
+        var pair = (keyId, ip);
         if (_counted.TryGetValue(pair, out var last) && last == second)
         {
             return; // the common case: the same caller again
