@@ -19,6 +19,20 @@ internal sealed class AccountEmails(EmailOutbox outbox)
             "To create one:",
         ], signUp, "If it was not you, ignore this message.", cancellationToken);
 
+    /// <summary>The link that moves an account to a new address, sent to that address (which proves it is theirs).</summary>
+    public Task ConfirmNewAddressAsync(string to, Uri link, CancellationToken cancellationToken) =>
+        SendAsync(to, "Confirm your new email address", [
+            "Someone, probably you, asked to move their account to this address.",
+            "Confirm it here (until then the account keeps its old address):",
+        ], link, "If it was not you, ignore this message: nothing changes.", cancellationToken);
+
+    /// <summary>A move asked to an address that already has an account: said to that address only.</summary>
+    public Task AddressTakenAsync(string to, Uri signIn, CancellationToken cancellationToken) =>
+        SendAsync(to, "Your address was offered for another account", [
+            "Someone asked to move their account to this address, but an account already uses it; nothing changed.",
+            "Your account is here:",
+        ], signIn, "If it was not you, there is nothing to do.", cancellationToken);
+
     /// <summary>A notice to the account's address after a change it should know of (it was maybe not them).</summary>
     public Task NoticeAsync(string to, string subject, string what, Uri security, CancellationToken cancellationToken) =>
         SendAsync(to, subject, [what, "If it was not you, reset your password at once and review your account:"], security,

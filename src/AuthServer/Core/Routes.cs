@@ -27,6 +27,7 @@ internal static class Routes
     public const string ForgotPassword = Account + "/forgot-password";
     public const string ResetPassword = Account + "/reset-password";
     public const string Security = Account + "/security";
+    public const string ConfirmEmailChange = Account + "/confirm-email-change";
 
     public const string ApiDocument = "/openapi/{documentName}.json";
     public const string ApiReference = "/docs/api";

@@ -225,6 +225,50 @@ public sealed partial class PasswordResetTests(SmtpServer smtp) : IClassFixture<
         Assert.Equal(HttpStatusCode.Redirect, (await here.GetPageAsync("/dashboard/keys")).Response.StatusCode);
     }
 
+    [Fact]
+    public async Task ChangingTheEmail_IsConfirmedAtTheNewAddress_ToldToTheOld_AndATakenAddressChangesNothing()
+    {
+        Assert.SkipWhen(smtp.SkipReason is not null, smtp.SkipReason ?? "");
+        await using var server = Server();
+        var old = OAuthFlow.NewEmail();
+        var taken = OAuthFlow.NewEmail();
+        (await OAuthFlow.SignedUpBrowserAsync(server, taken)).Dispose();
+        using var browser = await OAuthFlow.SignedUpBrowserAsync(server, old);
+
+        // An address with an account: the same answer, that address is told, nothing changes.
+        var (_, page) = await browser.GetPageAsync("/account/security");
+        Assert.Equal(HttpStatusCode.Redirect, (await browser.SubmitAsync(page, new Dictionary<string, string> { ["NewEmail"] = taken }, formSelector: "#email form")).StatusCode);
+        Assert.Contains("already uses it", (await smtp.WaitForAsync(taken)).TextBody, StringComparison.Ordinal);
+
+        var fresh = OAuthFlow.NewEmail();
+        (_, page) = await browser.GetPageAsync("/account/security");
+        Assert.Equal(HttpStatusCode.Redirect, (await browser.SubmitAsync(page, new Dictionary<string, string> { ["NewEmail"] = fresh }, formSelector: "#email form")).StatusCode);
+        var confirm = await smtp.WaitForAsync(fresh);
+        Assert.Equal("Confirm your new email address", confirm.Subject);
+
+        // Opening the link changes nothing until the button is pressed (a mail scanner may fetch it).
+        using var elsewhere = server.CreateBrowser();
+        var (shown, confirmPage) = await elsewhere.GetPageAsync(LinkIn(confirm).PathAndQuery);
+        Assert.Equal(HttpStatusCode.OK, shown.StatusCode);
+        using (var before = server.CreateBrowser())
+        {
+            Assert.Equal(HttpStatusCode.Redirect, (await before.SignInAsync(old, OAuthFlow.Password)).StatusCode);
+        }
+
+        var (done, donePage) = await elsewhere.ParseAsync(await elsewhere.SubmitAsync(confirmPage, new Dictionary<string, string>()));
+        Assert.Equal(HttpStatusCode.OK, done.StatusCode);
+        Assert.Contains(fresh, donePage.QuerySelector("[role=status]")!.TextContent, StringComparison.Ordinal);
+
+        using var after = server.CreateBrowser();
+        Assert.Equal(HttpStatusCode.OK, (await after.SignInAsync(old, OAuthFlow.Password)).StatusCode);
+        Assert.Equal(HttpStatusCode.Redirect, (await after.SignInAsync(fresh, OAuthFlow.Password)).StatusCode);
+        Assert.Contains(fresh, (await smtp.WaitForAsync(old)).TextBody, StringComparison.Ordinal);
+
+        // The link works once.
+        var (again, _) = await after.GetPageAsync(LinkIn(confirm).PathAndQuery);
+        Assert.Equal(HttpStatusCode.BadRequest, again.StatusCode);
+    }
+
     private ConfiguredAuthServerFactory Server() => new(TestDatabase.NewSqlitePath(), new Dictionary<string, string?>(smtp.Settings)
     {
         ["OAuth:Issuer"] = Issuer,

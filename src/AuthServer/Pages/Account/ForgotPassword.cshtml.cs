@@ -1,6 +1,5 @@
 using System.ComponentModel.DataAnnotations;
 using System.Globalization;
-using System.Text;
 using AuthServer.Accounts;
 using AuthServer.Core;
 using AuthServer.Data;
@@ -63,7 +62,7 @@ internal sealed class ForgotPasswordModel(
             var link = QueryHelpers.AddQueryString(Routes.ResetPassword, new Dictionary<string, string?>
             {
                 ["user"] = user.Id,
-                ["code"] = WebEncoders.Base64UrlEncode(Encoding.UTF8.GetBytes(token)),
+                ["code"] = EmailTokens.Encode(token),
             });
             await emails.PasswordResetAsync(email, Absolute(link), accounts.Value.ResetLinkLifetime, HttpContext.RequestAborted);
         }

@@ -1,12 +1,11 @@
 using System.ComponentModel.DataAnnotations;
-using System.Text;
+using AuthServer.Accounts;
 using AuthServer.Audit;
 using AuthServer.Core;
 using AuthServer.Data;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
-using Microsoft.AspNetCore.WebUtilities;
 
 namespace AuthServer.Pages.Account;
 
@@ -72,22 +71,7 @@ internal sealed class ResetPasswordModel(UserManager<ApplicationUser> users, Aud
     private async Task<ApplicationUser?> AccountAsync() =>
         string.IsNullOrEmpty(User) || User.Length > 450 ? null : await users.FindByIdAsync(User);
 
-    private string? Token()
-    {
-        if (string.IsNullOrEmpty(Code) || Code.Length > 2000)
-        {
-            return null;
-        }
-
-        try
-        {
-            return Encoding.UTF8.GetString(WebEncoders.Base64UrlDecode(Code));
-        }
-        catch (FormatException)
-        {
-            return null;
-        }
-    }
+    private string? Token() => EmailTokens.Decode(Code);
 
     private PageResult Invalid()
     {

@@ -28,6 +28,11 @@ internal sealed class SecurityModel(
     [BindProperty]
     public ChangePasswordInput Input { get; set; } = new();
 
+    [BindProperty]
+    [EmailAddress]
+    [StringLength(256)]
+    public string? NewEmail { get; set; }
+
     public string? Message { get; private set; }
 
     public void OnGet(string? message) => Message = message;
@@ -67,6 +72,50 @@ internal sealed class SecurityModel(
         }
 
         return RedirectToPage(new { message = "Your password is changed; your other sessions are signed out." });
+    }
+
+    /// <summary>
+    /// Sends the confirmation link to the new address; the answer is the same whether or not the address already has an
+    /// account (that address is told instead), so the page tells no one who has an account.
+    /// </summary>
+    public async Task<IActionResult> OnPostChangeEmailAsync()
+    {
+        // Only the address is posted here: the password form's fields are not.
+        foreach (var other in ModelState.Keys.Where(key => key != nameof(NewEmail)).ToList())
+        {
+            ModelState.Remove(other);
+        }
+
+        if (!ModelState.IsValid || string.IsNullOrWhiteSpace(NewEmail))
+        {
+            ModelState.AddModelError(string.Empty, "Give a valid email address.");
+            Response.StatusCode = StatusCodes.Status400BadRequest;
+            return Page();
+        }
+
+        if (await users.GetUserAsync(User) is not { } user)
+        {
+            return Challenge();
+        }
+
+        var address = NewEmail.Trim();
+        if (await users.FindByEmailAsync(address) is not null)
+        {
+            await emails.AddressTakenAsync(address, PublicUrl.Of(Request, oauth.Value.Issuer, Routes.SignIn), HttpContext.RequestAborted);
+        }
+        else
+        {
+            var token = await users.GenerateChangeEmailTokenAsync(user, address);
+            var link = Microsoft.AspNetCore.WebUtilities.QueryHelpers.AddQueryString(Routes.ConfirmEmailChange, new Dictionary<string, string?>
+            {
+                ["user"] = user.Id,
+                ["email"] = address,
+                ["code"] = EmailTokens.Encode(token),
+            });
+            await emails.ConfirmNewAddressAsync(address, PublicUrl.Of(Request, oauth.Value.Issuer, link), HttpContext.RequestAborted);
+        }
+
+        return RedirectToPage(new { message = $"We sent a confirmation link to {address}; your address changes once you follow it." });
     }
 
     public async Task<IActionResult> OnPostSignOutEverywhereAsync()
