@@ -47,7 +47,8 @@ internal sealed class AccountEmails(EmailOutbox outbox)
         return outbox.EnqueueAsync(new EmailMessage(to, subject, text, html), cancellationToken);
     }
 
-    private static string Describe(TimeSpan lifetime) =>
+    /// <summary>A link's lifetime in words ("one hour", "30 minutes"), as the page and the email both say it.</summary>
+    public static string Describe(TimeSpan lifetime) =>
         lifetime.TotalHours >= 1 && lifetime.TotalHours == Math.Floor(lifetime.TotalHours)
             ? (lifetime.TotalHours == 1 ? "one hour" : $"{lifetime.TotalHours:0} hours")
             : $"{lifetime.TotalMinutes:0} minutes";

@@ -20,6 +20,11 @@ internal sealed partial class EmailSender(
 {
     public const string LeaseName = "email";
     private const int BatchSize = 50;
+
+    // A round takes no new message after a minute, so that it ends (an SMTP exchange may take up to a few 30 s
+    // timeouts) well inside its lease: no other node sends the same messages meanwhile.
+    private static readonly TimeSpan Lease = TimeSpan.FromMinutes(5);
+    private static readonly TimeSpan RoundLength = TimeSpan.FromMinutes(1);
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromHours(1);
 
     private readonly SemaphoreSlim _wake = new(0, 1);
@@ -44,7 +49,7 @@ internal sealed partial class EmailSender(
         var context = scope.ServiceProvider.GetRequiredService<AuthDbContext>();
         var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
         if (!await context.OutboxMessages.AnyAsync(message => message.SentAt == null && message.NextAttemptAt <= now, cancellationToken)
-            || !await leases.TryAcquireAsync(LeaseName, TimeSpan.FromMinutes(2), cancellationToken))
+            || !await leases.TryAcquireAsync(LeaseName, Lease, cancellationToken))
         {
             return 0;
         }
@@ -55,8 +60,14 @@ internal sealed partial class EmailSender(
             .Take(BatchSize)
             .ToListAsync(cancellationToken);
         var sent = 0;
+        var started = clock.GetUtcNow();
         foreach (var message in due)
         {
+            if (clock.GetUtcNow() - started > RoundLength)
+            {
+                break;
+            }
+
             try
             {
                 await transport.SendAsync(ToMime(message), cancellationToken);

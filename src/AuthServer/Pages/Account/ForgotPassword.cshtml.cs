@@ -30,9 +30,7 @@ internal sealed class ForgotPasswordModel(
 
     public bool Sent { get; private set; }
 
-    public string LinkLifetime => accounts.Value.ResetLinkLifetime.TotalMinutes >= 60
-        ? $"{accounts.Value.ResetLinkLifetime.TotalHours:0.#} hour(s)"
-        : $"{accounts.Value.ResetLinkLifetime.TotalMinutes:0} minutes";
+    public string LinkLifetime => AccountEmails.Describe(accounts.Value.ResetLinkLifetime);
 
     public async Task<IActionResult> OnPostAsync()
     {
