@@ -16,7 +16,7 @@ public sealed class ApiKeyBrowserTests(BrowserFixture fixture) : IClassFixture<B
         var page = await context.NewPageAsync();
         var email = $"dev-{Guid.NewGuid():N}@example.com";
 
-        await Pages.SignUpAsync(page, email, "Grace Hopper");
+        await Pages.SignUpAsync(page, fixture.Server.Mailbox, email, "Grace Hopper");
 
         // Open the API keys page from the navigation and create a key.
         await page.ClickAsync("text=API keys");
@@ -52,7 +52,7 @@ public sealed class ApiKeyBrowserTests(BrowserFixture fixture) : IClassFixture<B
         Assert.SkipWhen(fixture.SkipReason is not null, fixture.SkipReason ?? "");
         await using var context = await fixture.Browser!.NewContextAsync(new BrowserNewContextOptions { BaseURL = fixture.BaseAddress.ToString() });
         var page = await context.NewPageAsync();
-        await Pages.SignUpAsync(page, $"dev-{Guid.NewGuid():N}@example.com", name: null);
+        await Pages.SignUpAsync(page, fixture.Server.Mailbox, $"dev-{Guid.NewGuid():N}@example.com", name: null);
         await page.ClickAsync("text=API keys");
         await page.FillAsync("#Name", "chart key");
         await page.ClickAsync("text=Create new API key");

@@ -27,7 +27,7 @@ public sealed class DeveloperConsoleBrowserTests(BrowserFixture fixture) : IClas
         });
         var page = await context.NewPageAsync();
         page.Dialog += async (_, dialog) => await dialog.AcceptAsync();
-        await Pages.SignUpAsync(page, $"ada-{Guid.NewGuid():N}@example.com", "Ada Lovelace");
+        await Pages.SignUpAsync(page, fixture.Server.Mailbox, $"ada-{Guid.NewGuid():N}@example.com", "Ada Lovelace");
         Assert.Equal(4, await page.Locator(".checklist li.todo").CountAsync());
 
         // Register the app: read is preselected (least privilege), write is chosen.
@@ -125,7 +125,7 @@ public sealed class DeveloperConsoleBrowserTests(BrowserFixture fixture) : IClas
         Assert.SkipWhen(fixture.SkipReason is not null, fixture.SkipReason ?? "");
         await using var context = await fixture.Browser!.NewContextAsync(new BrowserNewContextOptions { BaseURL = fixture.BaseAddress.ToString() });
         var page = await context.NewPageAsync();
-        await Pages.SignUpAsync(page, $"dev-{Guid.NewGuid():N}@example.com", "Dev");
+        await Pages.SignUpAsync(page, fixture.Server.Mailbox, $"dev-{Guid.NewGuid():N}@example.com", "Dev");
         var redirect = new Uri(fixture.BaseAddress, "callback").ToString();
         await page.GotoAsync("/dashboard/apps");
         await page.FillAsync("#Form_Name", "Named App");

@@ -1,3 +1,4 @@
+using AuthServer.Tests.Infrastructure;
 using Microsoft.Playwright;
 
 namespace AuthServer.Browser.Tests;
@@ -17,7 +18,7 @@ internal static class Pages
     /// current then waits for the load state, which timed out once in CI (30 s, "NetworkIdle event fired") although
     /// the page had arrived.
     /// </summary>
-    public static async Task SignUpAsync(IPage page, string email, string? name)
+    public static async Task SignUpAsync(IPage page, IMailbox mailbox, string email, string? name)
     {
         await page.GotoAsync("/account/register");
         await page.FillAsync("#Input_Email", email);
@@ -35,5 +36,15 @@ internal static class Pages
         await page.ClickAsync("button[type=submit]");
         await page.WaitForSelectorAsync($"text=You are signed in as {email}");
         Assert.Equal("/", new Uri(page.Url).AbsolutePath);
+        await ConfirmEmailAsync(page, mailbox, email);
+    }
+
+    /// <summary>Opens the confirmation link of the email the server sent and presses its button.</summary>
+    public static async Task ConfirmEmailAsync(IPage page, IMailbox mailbox, string email)
+    {
+        var message = await mailbox.WaitForAsync(email, subject: OAuthFlow.ConfirmationSubject);
+        await page.GotoAsync(Mailboxes.LinkTo(message, "/account/confirm-email").PathAndQuery);
+        await page.ClickAsync("button[type=submit]");
+        await page.WaitForSelectorAsync("text=Your address is confirmed");
     }
 }

@@ -39,7 +39,7 @@ public sealed class StoredScriptBrowserTests(BrowserFixture fixture) : IClassFix
         };
 
         // A developer registers an app and a key with the name.
-        await Pages.SignUpAsync(page, $"dev-{Guid.NewGuid():N}@example.com", "Mallory");
+        await Pages.SignUpAsync(page, fixture.Server.Mailbox, $"dev-{Guid.NewGuid():N}@example.com", "Mallory");
         await page.GotoAsync("/dashboard/apps");
         await page.FillAsync("#Form_Name", name);
         await page.FillAsync("#Form_RedirectUris", new Uri(fixture.BaseAddress, "callback").ToString());
@@ -110,7 +110,7 @@ public sealed class StoredScriptBrowserTests(BrowserFixture fixture) : IClassFix
             Assert.Contains("script-src 'self'", (await response!.AllHeadersAsync()).GetValueOrDefault("content-security-policy") ?? "", StringComparison.Ordinal);
         }
 
-        await Pages.SignUpAsync(page, $"dev-{Guid.NewGuid():N}@example.com", null);
+        await Pages.SignUpAsync(page, fixture.Server.Mailbox, $"dev-{Guid.NewGuid():N}@example.com", null);
         foreach (var path in new[] { "/dashboard/keys", "/dashboard/apps", "/dashboard/usage", "/account/apps" })
         {
             var response = await page.GotoAsync(path);

@@ -44,7 +44,10 @@ public sealed class SdkServerFixture : IAsyncLifetime
         new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = true, CookieContainer = new CookieContainer() })
     {
         BaseAddress = BaseAddress,
-    });
+    })
+    {
+        Mailbox = Server.Mailbox,
+    };
 
     public async ValueTask DisposeAsync() => await Server.DisposeAsync();
 }

@@ -12,6 +12,20 @@ internal sealed class AccountEmails(EmailOutbox outbox)
             $"Choose a new password here (the link works once, for {Describe(lifetime)}):",
         ], link, "If it was not you, ignore this message: your password stays as it is.", cancellationToken);
 
+    /// <summary>The link that confirms a new account's address.</summary>
+    public Task ConfirmAddressAsync(string to, Uri link, CancellationToken cancellationToken) =>
+        SendAsync(to, "Confirm your email address", [
+            "Someone, probably you, created an account with this address.",
+            "Confirm the address here (until then the account cannot create API keys or apps):",
+        ], link, "If it was not you, ignore this message: the account stays unconfirmed.", cancellationToken);
+
+    /// <summary>A sign-up with an address that already has an account: said to that address only, so the page never tells.</summary>
+    public Task AlreadyRegisteredAsync(string to, Uri signIn, CancellationToken cancellationToken) =>
+        SendAsync(to, "You already have an account", [
+            "Someone, probably you, tried to create an account with this address, but it already has one; nothing changed.",
+            "Sign in here (or reset your password from that page if you forgot it):",
+        ], signIn, "If it was not you, there is nothing to do.", cancellationToken);
+
     /// <summary>A reset asked for an address with no account: said to that address only, so the page never tells.</summary>
     public Task NoAccountAsync(string to, Uri signUp, CancellationToken cancellationToken) =>
         SendAsync(to, "Password reset: no account with this address", [

@@ -67,6 +67,7 @@ internal static class AccountsExtensions
         services.AddScoped<AccountTierService>();
         services.AddScoped<PasswordSignIn>();
         services.AddScoped<AccountEmails>();
+        services.AddScoped<EmailConfirmation>();
         services.AddSingleton<DummyPasswordHash>();
         services.AddAntiforgery(options => options.Cookie.Name = "authserver.antiforgery");
         services.AddRazorPages();

@@ -37,4 +37,16 @@ public sealed class AccountsOptions
     /// <summary>Password-reset requests accepted per minute for one address (and, separately, from one client IP).</summary>
     [Range(1, 1000)]
     public int ResetRequestsPerMinute { get; set; } = 3;
+
+    /// <summary>
+    /// Whether an account must confirm its address before it creates API keys or apps, or lets an app use it. It can
+    /// sign in, confirm and ask for the link again either way.
+    /// </summary>
+    public bool RequireConfirmedEmail { get; set; } = true;
+
+    /// <summary>
+    /// Whether people in role <c>admin</c> act as admins only in a session signed in with a second factor (an
+    /// authenticator code, a recovery code or a passkey). Unset: required outside the Development environment.
+    /// </summary>
+    public bool? RequireTwoFactorForAdmins { get; set; }
 }

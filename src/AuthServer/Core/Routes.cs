@@ -28,6 +28,8 @@ internal static class Routes
     public const string ResetPassword = Account + "/reset-password";
     public const string Security = Account + "/security";
     public const string ConfirmEmailChange = Account + "/confirm-email-change";
+    public const string ConfirmEmail = Account + "/confirm-email";
+    public const string SignInTwoFactor = Account + "/login-two-factor";
 
     public const string ApiDocument = "/openapi/{documentName}.json";
     public const string ApiReference = "/docs/api";

@@ -47,7 +47,11 @@ internal sealed partial class PickupDirectoryTransport(IOptions<EmailOptions> op
     {
         System.IO.Directory.CreateDirectory(Directory);
         var path = Path.Combine(Directory, $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid():N}.eml");
-        await message.WriteToAsync(path, cancellationToken);
+
+        // Written aside and then renamed: whoever watches the folder never opens half a message.
+        var partial = path + ".partial";
+        await message.WriteToAsync(partial, cancellationToken);
+        File.Move(partial, path);
         LogWritten(logger, path);
     }
 

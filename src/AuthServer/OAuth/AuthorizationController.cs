@@ -30,6 +30,7 @@ public sealed class AuthorizationController(
     UserManager<ApplicationUser> users,
     AuthDbContext context,
     IOptions<OAuthOptions> oauth,
+    IOptions<Accounts.AccountsOptions> accounts,
     TimeProvider clock) : Controller
 {
     /// <summary>The developer who registered the app on the dashboard (their name, or else their email).</summary>
@@ -97,6 +98,21 @@ public sealed class AuthorizationController(
             return ErrorPage(new OpenIddictResponse { Error = Errors.InvalidClient, ErrorDescription = "The client is unknown." });
         }
 
+        // An account whose address is not confirmed lets no app use it; the page offers to confirm and come back.
+        if (accounts.Value.RequireConfirmedEmail && !await users.IsEmailConfirmedAsync(user))
+        {
+            if (request.HasPromptValue(PromptValues.None))
+            {
+                return ForbidWith(Errors.ConsentRequired, "The user must confirm their email address first.");
+            }
+
+            Response.StatusCode = StatusCodes.Status403Forbidden;
+            return View("ConfirmEmailFirst", new ConfirmEmailFirstViewModel(
+                await applications.GetLocalizedDisplayNameAsync(application) ?? request.ClientId!,
+                user.Email,
+                Request.PathBase + Request.Path + Request.QueryString));
+        }
+
         // Under systematic consent, or explicit consent asked again with prompt=consent, the consent page is shown
         // whatever was granted before: the earlier grants are not looked up (the page's POST looks them up to reuse one).
         var consentType = await applications.GetConsentTypeAsync(application);
@@ -148,6 +164,11 @@ public sealed class AuthorizationController(
         if (user is null || application is null)
         {
             return ForbidWith(Errors.AccessDenied, "The user or the application no longer exists.");
+        }
+
+        if (accounts.Value.RequireConfirmedEmail && !await users.IsEmailConfirmedAsync(user))
+        {
+            return ForbidWith(Errors.AccessDenied, "The user must confirm their email address first.");
         }
 
         // Checked again here: this POST must not be a way around an externally managed consent.
@@ -405,6 +426,9 @@ public sealed class AuthorizationController(
         }
     }
 }
+
+/// <summary>The page that stops an account with an unconfirmed address on its way to an app.</summary>
+public sealed record ConfirmEmailFirstViewModel(string ApplicationName, string? Email, string RetryUrl);
 
 public sealed record ConsentViewModel(
     string ApplicationName, IReadOnlyList<string> Scopes, IReadOnlyList<KeyValuePair<string, StringValues>> Parameters)

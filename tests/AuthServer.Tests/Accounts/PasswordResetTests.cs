@@ -31,7 +31,7 @@ public sealed partial class PasswordResetTests(SmtpServer smtp) : IClassFixture<
         Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
         Assert.Contains("We sent a message", page.QuerySelector("[role=status]")!.TextContent, StringComparison.Ordinal);
 
-        var message = await smtp.WaitForAsync(email);
+        var message = await smtp.WaitForAsync(email, subject: "Reset your password");
         Assert.Equal("Reset your password", message.Subject);
         Assert.Equal("no-reply@auth.test", message.From.Mailboxes.Single().Address);
         var link = LinkIn(message);
@@ -98,8 +98,8 @@ public sealed partial class PasswordResetTests(SmtpServer smtp) : IClassFixture<
         using var browser = server.CreateBrowser();
         await AskAsync(browser, email);
         await AskAsync(browser, otherEmail);
-        var link = LinkIn(await smtp.WaitForAsync(email));
-        var otherLink = LinkIn(await smtp.WaitForAsync(otherEmail));
+        var link = LinkIn(await smtp.WaitForAsync(email, subject: "Reset your password"));
+        var otherLink = LinkIn(await smtp.WaitForAsync(otherEmail, subject: "Reset your password"));
 
         var query = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(link.Query);
         var otherUser = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(otherLink.Query)["user"].ToString();
@@ -159,7 +159,7 @@ public sealed partial class PasswordResetTests(SmtpServer smtp) : IClassFixture<
             await smtp.StartAsync();
         }
 
-        var message = await smtp.WaitForAsync(email, timeout: TimeSpan.FromSeconds(30));
+        var message = await smtp.WaitForAsync(email, timeout: TimeSpan.FromSeconds(30), subject: "Reset your password");
         Assert.Equal("Reset your password", message.Subject);
     }
 
@@ -178,9 +178,9 @@ public sealed partial class PasswordResetTests(SmtpServer smtp) : IClassFixture<
         using var browser = server.CreateBrowser();
         await AskAsync(browser, email);
 
-        await Poll.UntilAsync(TimeSpan.FromSeconds(20), () => Task.FromResult(Directory.Exists(folder) && Directory.GetFiles(folder, "*.eml").Length == 1), "the .eml file");
-        var message = await MimeMessage.LoadAsync(Directory.GetFiles(folder, "*.eml").Single());
+        var message = await new PickupDirectory(folder).WaitForAsync(email, subject: "Reset your password");
         Assert.Equal(email, message.To.Mailboxes.Single().Address);
+        Assert.Equal(2, Directory.GetFiles(folder, "*.eml").Length); // the confirmation at sign-up, then this one
         Assert.StartsWith(Issuer + "account/reset-password?", LinkIn(message).AbsoluteUri, StringComparison.Ordinal);
         Directory.Delete(folder, recursive: true);
     }
@@ -215,7 +215,7 @@ public sealed partial class PasswordResetTests(SmtpServer smtp) : IClassFixture<
 
         Assert.Equal(HttpStatusCode.OK, (await here.GetPageAsync("/dashboard/keys")).Response.StatusCode);
         Assert.Equal(HttpStatusCode.Redirect, (await elsewhere.GetPageAsync("/dashboard/keys")).Response.StatusCode);
-        var notice = await smtp.WaitForAsync(email);
+        var notice = await smtp.WaitForAsync(email, subject: "Your password was changed");
         Assert.Equal("Your password was changed", notice.Subject);
         Assert.StartsWith(Issuer + "account/security", LinkIn(notice).AbsoluteUri, StringComparison.Ordinal);
 
@@ -238,7 +238,7 @@ public sealed partial class PasswordResetTests(SmtpServer smtp) : IClassFixture<
         // An address with an account: the same answer, that address is told, nothing changes.
         var (_, page) = await browser.GetPageAsync("/account/security");
         Assert.Equal(HttpStatusCode.Redirect, (await browser.SubmitAsync(page, new Dictionary<string, string> { ["NewEmail"] = taken }, formSelector: "#email form")).StatusCode);
-        Assert.Contains("already uses it", (await smtp.WaitForAsync(taken)).TextBody, StringComparison.Ordinal);
+        Assert.Contains("already uses it", (await smtp.WaitForAsync(taken, subject: "Your address was offered for another account")).TextBody, StringComparison.Ordinal);
 
         var fresh = OAuthFlow.NewEmail();
         (_, page) = await browser.GetPageAsync("/account/security");
@@ -262,7 +262,7 @@ public sealed partial class PasswordResetTests(SmtpServer smtp) : IClassFixture<
         using var after = server.CreateBrowser();
         Assert.Equal(HttpStatusCode.OK, (await after.SignInAsync(old, OAuthFlow.Password)).StatusCode);
         Assert.Equal(HttpStatusCode.Redirect, (await after.SignInAsync(fresh, OAuthFlow.Password)).StatusCode);
-        Assert.Contains(fresh, (await smtp.WaitForAsync(old)).TextBody, StringComparison.Ordinal);
+        Assert.Contains(fresh, (await smtp.WaitForAsync(old, subject: "Your email address was changed")).TextBody, StringComparison.Ordinal);
 
         // The link works once.
         var (again, _) = await after.GetPageAsync(LinkIn(confirm).PathAndQuery);
@@ -273,7 +273,10 @@ public sealed partial class PasswordResetTests(SmtpServer smtp) : IClassFixture<
     {
         ["OAuth:Issuer"] = Issuer,
         ["Accounts:SessionCheckInterval"] = "00:00:00",
-    });
+    })
+    {
+        Mailbox = smtp,
+    };
 
     private static async Task<(HttpResponseMessage Response, AngleSharp.Html.Dom.IHtmlDocument Page)> AskAsync(TestBrowser browser, string email)
     {

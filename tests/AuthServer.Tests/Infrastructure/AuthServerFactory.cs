@@ -24,6 +24,7 @@ public class AuthServerFactory : WebApplicationFactory<Program>
     {
         DatabasePath = databasePath;
         _settings["Database:Provider"] = SuiteDatabase.Provider;
+        _settings["Email:PickupDirectory"] = Path.Combine(Path.GetTempPath(), "authserver-mail-" + Guid.NewGuid().ToString("N"));
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             _settings[key] = value;
@@ -31,6 +32,18 @@ public class AuthServerFactory : WebApplicationFactory<Program>
     }
 
     public string DatabasePath { get; }
+
+    /// <summary>
+    /// Where the tests read the server's mail: the folder it writes to without an SMTP host (one of its own unless the
+    /// settings name one), or the SMTP server given here.
+    /// </summary>
+    public IMailbox Mailbox
+    {
+        get => _mailbox ??= new PickupDirectory(_settings["Email:PickupDirectory"]!);
+        init => _mailbox = value;
+    }
+
+    private IMailbox? _mailbox;
 
     public string EnvironmentName { get; init; } = "Development";
 
@@ -64,7 +77,10 @@ public class AuthServerFactory : WebApplicationFactory<Program>
         AllowAutoRedirect = false,
         HandleCookies = true,
         BaseAddress = new Uri("https://localhost"),
-    }));
+    }))
+    {
+        Mailbox = Mailbox,
+    };
 
     /// <summary>A client with no cookies, for calls an app or a resource server makes.</summary>
     public HttpClient CreateApiClient() => CreateClient(new WebApplicationFactoryClientOptions

@@ -76,13 +76,30 @@ public static class OAuthFlow
         return browser;
     }
 
-    /// <summary>Signs up, then signs in with the password just chosen (sign-up alone signs no one in).</summary>
+    /// <summary>
+    /// Signs up, signs in with the password just chosen (sign-up alone signs no one in), and confirms the address
+    /// with the link in the email the server sent.
+    /// </summary>
     public static async Task SignUpAsync(TestBrowser browser, string email)
     {
         var registered = await browser.RegisterAsync(email, Password, "Ada Lovelace");
         Assert.StartsWith("/account/login?Registered=true", TestBrowser.Location(registered).OriginalString, StringComparison.Ordinal);
         var signedIn = await browser.SignInAsync(email, Password);
         Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
+        await ConfirmEmailAsync(browser, email);
+    }
+
+    public const string ConfirmationSubject = "Confirm your email address";
+
+    /// <summary>Follows the confirmation link of the email sent to <paramref name="email"/> and presses its button.</summary>
+    public static async Task ConfirmEmailAsync(TestBrowser browser, string email)
+    {
+        var mailbox = browser.Mailbox ?? throw new InvalidOperationException("This browser does not know where the server's mail goes.");
+        var message = await mailbox.WaitForAsync(email, subject: ConfirmationSubject);
+        var (_, page) = await browser.GetPageAsync(Mailboxes.LinkTo(message, "/account/confirm-email").PathAndQuery);
+        var (confirmed, done) = await browser.ParseAsync(await browser.SubmitAsync(page, new Dictionary<string, string>()));
+        Assert.Equal(HttpStatusCode.OK, confirmed.StatusCode);
+        Assert.Contains("Your address is confirmed", done.QuerySelector("[role=status]")?.TextContent ?? "", StringComparison.Ordinal);
     }
 
     /// <summary>A person in role <c>admin</c>, signed in on the server's pages.</summary>
@@ -98,7 +115,7 @@ public static class OAuthFlow
                 await roles.CreateAsync(new IdentityRole("admin"));
             }
 
-            var user = new ApplicationUser { UserName = email, Email = email };
+            var user = new ApplicationUser { UserName = email, Email = email, EmailConfirmed = true };
             Assert.True((await users.CreateAsync(user, Password)).Succeeded);
             Assert.True((await users.AddToRoleAsync(user, "admin")).Succeeded);
         }

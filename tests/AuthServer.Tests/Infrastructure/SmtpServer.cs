@@ -11,7 +11,7 @@ namespace AuthServer.Tests.Infrastructure;
 /// the tests read. It can be stopped and started again on the same port, as a mail server that goes away. Where the
 /// package is missing the tests skip with the reason, unless <c>AUTHSERVER_REQUIRE</c> names smtp (CI sets it).
 /// </summary>
-public sealed class SmtpServer : IAsyncLifetime
+public sealed class SmtpServer : IAsyncLifetime, IMailbox
 {
     // Debian's interpreter, where python3-aiosmtpd installs (a python3 earlier on PATH may be another one).
     private const string Python = "/usr/bin/python3";
@@ -90,34 +90,7 @@ public sealed class SmtpServer : IAsyncLifetime
         _process = null;
     }
 
-    /// <summary>The messages received for <paramref name="to"/> so far, in the order they arrived.</summary>
-    public IReadOnlyList<MimeMessage> MessagesTo(string to)
-    {
-        var folder = Path.Combine(_maildir, "new");
-        return !Directory.Exists(folder)
-            ? []
-            : [.. Directory.GetFiles(folder)
-                .OrderBy(File.GetLastWriteTimeUtc)
-                .Select(path => MimeMessage.Load(path))
-                .Where(message => message.To.Mailboxes.Any(mailbox => string.Equals(mailbox.Address, to, StringComparison.OrdinalIgnoreCase)))];
-    }
-
-    /// <summary>Waits for the <paramref name="count"/>th message to <paramref name="to"/>.</summary>
-    public async Task<MimeMessage> WaitForAsync(string to, int count = 1, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
-        while (true)
-        {
-            var messages = MessagesTo(to);
-            if (messages.Count >= count)
-            {
-                return messages[count - 1];
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"No message #{count} to {to} reached the SMTP server.");
-            await Task.Delay(100);
-        }
-    }
+    public IReadOnlyList<MimeMessage> MessagesTo(string address) => Mailboxes.Read(Path.Combine(_maildir, "new"), "*", address);
 
     public async ValueTask DisposeAsync()
     {

@@ -14,6 +14,9 @@ public sealed class TestBrowser(HttpClient client) : IDisposable
 
     public HttpClient Http { get; } = client;
 
+    /// <summary>Where the mail of the server this browser talks to arrives (to follow the links it holds).</summary>
+    public IMailbox? Mailbox { get; set; }
+
     public async Task<(HttpResponseMessage Response, IHtmlDocument Page)> GetPageAsync(string url)
     {
         var response = await Http.GetAsync(url);

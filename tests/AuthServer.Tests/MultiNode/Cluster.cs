@@ -77,6 +77,7 @@ public abstract class Cluster : IAsyncLifetime
         ["Database:Provider"] = Provider,
         ["Database:ConnectionString"] = connectionString,
         ["Database:MigrateOnStartup"] = "true",
+        ["Email:PickupDirectory"] = _mailDirectory,
         ["RateLimits:Redis"] = Redis.ConnectionString,
         ["RateLimits:Tiers:free"] = "1000",
         ["RateLimits:Tiers:pro"] = "2000",
@@ -96,7 +97,10 @@ public abstract class Cluster : IAsyncLifetime
 
     /// <summary>A browser signed in nowhere yet, whose cookies are <paramref name="cookies"/>: share them between nodes.</summary>
     public static TestBrowser BrowserOn(AuthServerFactory node, System.Net.CookieContainer cookies) =>
-        new(node.CreateDefaultClient(new Uri("https://localhost"), new CookieContainerHandler(cookies)));
+        new(node.CreateDefaultClient(new Uri("https://localhost"), new CookieContainerHandler(cookies))) { Mailbox = node.Mailbox };
+
+    // One folder for the mail of every node: whichever node sends a message, the tests find it there.
+    private readonly string _mailDirectory = Path.Combine(Path.GetTempPath(), "authserver-mail-" + Guid.NewGuid().ToString("N"));
 
     /// <summary>A new account and an API key for it, made through node A.</summary>
     public async Task<(string UserId, CreatedApiKey Key)> NewKeyAsync()

@@ -18,6 +18,7 @@ public sealed class TwoNodesOnOneFile : IAsyncLifetime
         ["OAuth:RefreshTokenReuseLeeway"] = "00:00:00",
         ["Caching:TokenStatus"] = "00:00:00",
         ["RateLimits:TokenFailuresPerMinute"] = "100000",
+        ["Email:PickupDirectory"] = Path.Combine(Path.GetTempPath(), "authserver-mail-" + Guid.NewGuid().ToString("N")),
     };
 
     // Each asks SuiteDatabase first: in the PostgreSQL suite without PostgreSQL, no node starts and the test skips.
@@ -66,7 +67,10 @@ public sealed class TwoNodesOnOneFile : IAsyncLifetime
     public static HttpClient Api(Uri address) => new(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = address };
 
     /// <summary>A browser on node A: cookies kept, redirects not followed.</summary>
-    public TestBrowser Browser() => new(new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = true }) { BaseAddress = AddressA });
+    public TestBrowser Browser() => new(new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = true }) { BaseAddress = AddressA })
+    {
+        Mailbox = A.Mailbox,
+    };
 
     public async ValueTask DisposeAsync()
     {

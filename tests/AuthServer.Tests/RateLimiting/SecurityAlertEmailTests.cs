@@ -19,7 +19,7 @@ public sealed class SecurityAlertEmailTests(SmtpServer smtp) : IClassFixture<Smt
             settings[key] = value;
         }
 
-        await using var server = new ConfiguredAuthServerFactory(TestDatabase.NewSqlitePath(), settings);
+        await using var server = new ConfiguredAuthServerFactory(TestDatabase.NewSqlitePath(), settings) { Mailbox = smtp };
         using var account = await TestAccount.CreateAsync(server);
         string keyId, email;
         await using (var scope = server.Services.CreateAsyncScope())
@@ -36,13 +36,13 @@ public sealed class SecurityAlertEmailTests(SmtpServer smtp) : IClassFixture<Smt
         Assert.All(refused, response => Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode));
         await server.Services.GetRequiredService<UsageMeter>().FlushAsync(CancellationToken.None);
 
-        var message = await smtp.WaitForAsync(email);
+        var message = await smtp.WaitForAsync(email, subject: "Security alert on your API key");
         Assert.Equal("Security alert on your API key", message.Subject);
         Assert.Contains(keyId, message.TextBody, StringComparison.Ordinal);
         Assert.Contains("https://auth.test/dashboard/keys", message.TextBody, StringComparison.Ordinal);
 
         // Twice the burst, one alert and one email (the cooldown).
         await Task.Delay(TimeSpan.FromSeconds(1));
-        Assert.Single(smtp.MessagesTo(email));
+        Assert.Single(smtp.MessagesTo(email), message => message.Subject == "Security alert on your API key");
     }
 }

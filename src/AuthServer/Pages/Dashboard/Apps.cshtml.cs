@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using AuthServer.Accounts;
 using AuthServer.Clients;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;
@@ -9,7 +10,7 @@ namespace AuthServer.Pages.Dashboard;
 
 /// <summary>A developer's own OAuth apps: register (the secret shown once), rotate the secret, delete.</summary>
 [Authorize]
-internal sealed class AppsModel(DeveloperApps apps) : PageModel
+internal sealed class AppsModel(DeveloperApps apps, EmailConfirmation confirmation) : PageModel
 {
     public IReadOnlyList<DeveloperApp> Apps { get; private set; } = [];
 
@@ -19,6 +20,9 @@ internal sealed class AppsModel(DeveloperApps apps) : PageModel
     public string? Message { get; private set; }
 
     public string? Error { get; private set; }
+
+    /// <summary>Set when the account must confirm its address before it registers apps.</summary>
+    public bool MustConfirmEmail { get; private set; }
 
     [BindProperty]
     public AppForm Form { get; set; } = AppForm.New();
@@ -31,6 +35,12 @@ internal sealed class AppsModel(DeveloperApps apps) : PageModel
 
     public async Task<IActionResult> OnPostCreateAsync()
     {
+        if (await confirmation.IsMissingAsync(User))
+        {
+            Response.StatusCode = StatusCodes.Status403Forbidden;
+            return await ShowErrorAsync(EmailConfirmation.Required);
+        }
+
         var (input, problem) = Form.Read();
         if (input is null)
         {
@@ -89,5 +99,9 @@ internal sealed class AppsModel(DeveloperApps apps) : PageModel
         return Page();
     }
 
-    private async Task LoadAsync() => Apps = await apps.ListAsync(UserId, HttpContext.RequestAborted);
+    private async Task LoadAsync()
+    {
+        MustConfirmEmail = await confirmation.IsMissingAsync(User);
+        Apps = await apps.ListAsync(UserId, HttpContext.RequestAborted);
+    }
 }

@@ -1,3 +1,4 @@
+using AuthServer.Accounts;
 using AuthServer.ApiKeys;
 using AuthServer.Core;
 using Microsoft.AspNetCore.Authorization;
@@ -10,7 +11,7 @@ namespace AuthServer.Pages.Dashboard;
 
 /// <summary>The developer's API keys: create (shown once), list, roll, revoke.</summary>
 [Authorize]
-internal sealed class KeysModel(ApiKeyService keys, IOptions<ApiKeyOptions> options) : PageModel
+internal sealed class KeysModel(ApiKeyService keys, EmailConfirmation confirmation, IOptions<ApiKeyOptions> options) : PageModel
 {
     public IReadOnlyList<ApiKeyView> Keys { get; private set; } = [];
 
@@ -20,6 +21,9 @@ internal sealed class KeysModel(ApiKeyService keys, IOptions<ApiKeyOptions> opti
     public string? Message { get; private set; }
 
     public string? Error { get; private set; }
+
+    /// <summary>Set when the account must confirm its address before it creates keys.</summary>
+    public bool MustConfirmEmail { get; private set; }
 
     public ApiKeyOptions Rules => options.Value;
 
@@ -35,13 +39,19 @@ internal sealed class KeysModel(ApiKeyService keys, IOptions<ApiKeyOptions> opti
     public async Task OnGetAsync(string? message) => await LoadAsync(message);
 
     public async Task<IActionResult> OnPostCreateAsync() =>
-        ModelState.GetFieldValidationState(nameof(LifetimeDays)) == ModelValidationState.Invalid
+        await confirmation.IsMissingAsync(User) ? await RefuseAsync(StatusCodes.Status403Forbidden, EmailConfirmation.Required)
+        : ModelState.GetFieldValidationState(nameof(LifetimeDays)) == ModelValidationState.Invalid
             ? await ShowErrorAsync("Choose how many days the key lives.")
             : await RunAsync(async () => NewKey = await keys.CreateAsync(
                 OwnerId, Name, Scopes, LifetimeDays, OwnerId, HttpContext.RequestAborted));
 
     public async Task<IActionResult> OnPostRollAsync(string id, int graceHours)
     {
+        if (await confirmation.IsMissingAsync(User))
+        {
+            return await RefuseAsync(StatusCodes.Status403Forbidden, EmailConfirmation.Required);
+        }
+
         // Checked before any arithmetic: a number that does not fit is a form error, never an overflow.
         var maxHours = (int)Rules.MaxRollGracePeriod.TotalHours;
         if (ModelState.GetFieldValidationState(nameof(graceHours)) == ModelValidationState.Invalid || graceHours < 0 || graceHours > maxHours)
@@ -64,6 +74,12 @@ internal sealed class KeysModel(ApiKeyService keys, IOptions<ApiKeyOptions> opti
         {
             return await ShowErrorAsync(exception.Message);
         }
+    }
+
+    private async Task<IActionResult> RefuseAsync(int status, string error)
+    {
+        Response.StatusCode = status;
+        return await ShowErrorAsync(error);
     }
 
     private async Task<IActionResult> ShowErrorAsync(string error)
@@ -95,6 +111,7 @@ internal sealed class KeysModel(ApiKeyService keys, IOptions<ApiKeyOptions> opti
     private async Task LoadAsync(string? message)
     {
         Message = message;
+        MustConfirmEmail = await confirmation.IsMissingAsync(User);
         Keys = await keys.ListAsync(OwnerId, HttpContext.RequestAborted);
     }
 
