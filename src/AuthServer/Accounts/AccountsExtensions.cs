@@ -32,6 +32,7 @@ internal static class AccountsExtensions
                 options.Lockout.AllowedForNewUsers = true;
             })
             .AddEntityFrameworkStores<AuthDbContext>()
+            .AddUserManager<AccountUserManager>()
             .AddDefaultTokenProviders();
 
         // Options that come from configuration are applied on top of the fixed choices above.
@@ -43,8 +44,21 @@ internal static class AccountsExtensions
         });
         services.AddOptions<DataProtectionTokenProviderOptions>().Configure<IOptions<AccountsOptions>>(
             (tokens, accounts) => tokens.TokenLifespan = accounts.Value.ResetLinkLifetime);
-        services.AddOptions<SecurityStampValidatorOptions>().Configure<IOptions<AccountsOptions>>(
-            (stamps, accounts) => stamps.ValidationInterval = accounts.Value.SessionCheckInterval);
+        services.AddOptions<SecurityStampValidatorOptions>().Configure<IOptions<AccountsOptions>>((stamps, accounts) =>
+        {
+            stamps.ValidationInterval = accounts.Value.SessionCheckInterval;
+
+            // A session keeps how it was signed in (amr: with a second factor or not) when its account is read again.
+            stamps.OnRefreshingPrincipal = context =>
+            {
+                if (context.NewPrincipal?.Identity is System.Security.Claims.ClaimsIdentity identity && context.CurrentPrincipal is { } current)
+                {
+                    identity.AddClaims(current.FindAll(TwoFactorSignIn.AmrClaim).Select(claim => new System.Security.Claims.Claim(claim.Type, claim.Value)));
+                }
+
+                return Task.CompletedTask;
+            };
+        });
 
         services.ConfigureApplicationCookie(options =>
         {
@@ -66,6 +80,7 @@ internal static class AccountsExtensions
 
         services.AddScoped<AccountTierService>();
         services.AddScoped<PasswordSignIn>();
+        services.AddScoped<TwoFactorSignIn>();
         services.AddScoped<AccountEmails>();
         services.AddScoped<EmailConfirmation>();
         services.AddSingleton<DummyPasswordHash>();
@@ -89,7 +104,8 @@ internal static class AccountsExtensions
         if (Routes.IsUnder(context.Request.Path, Routes.Admin))
         {
             return status == StatusCodes.Status403Forbidden
-                ? OAuthErrors.WriteAsync(context.HttpContext, status, OAuthErrors.InsufficientScope, "This requires the admin role.", PlatformScopes.Admin)
+                ? OAuthErrors.WriteAsync(context.HttpContext, status, OAuthErrors.InsufficientScope,
+                    "This requires the admin role (for a person, in a session signed in with a second factor when Accounts:RequireTwoFactorForAdmins is on).", PlatformScopes.Admin)
                 : OAuthErrors.WriteAsync(context.HttpContext, status, OAuthErrors.InvalidToken, "Authentication is required.");
         }
 

@@ -14,6 +14,9 @@ internal enum PasswordSignInResult
 
     /// <summary>Too many failed attempts for this account from this address.</summary>
     Limited,
+
+    /// <summary>The password was right; the account asks for its second factor next.</summary>
+    TwoFactorRequired,
 }
 
 /// <summary>
@@ -53,9 +56,22 @@ internal sealed class PasswordSignIn(
 
         // Every failure counts towards the account's lockout, whatever the address.
         var result = await signIn.PasswordSignInAsync(user, password, persistent, lockoutOnFailure: true);
+        if (result.RequiresTwoFactor)
+        {
+            // The failures are forgiven once the second factor is given too.
+            return (PasswordSignInResult.TwoFactorRequired, 0);
+        }
+
         if (!result.Succeeded)
         {
             return (PasswordSignInResult.Failed, 0);
+        }
+
+        // Signed in without the second step although the account has one: this browser was remembered after a second
+        // factor, which the session says (amr) as Identity does for the step itself.
+        if (await signIn.IsTwoFactorEnabledAsync(user))
+        {
+            await signIn.SignInWithClaimsAsync(user, persistent, [new System.Security.Claims.Claim(TwoFactorSignIn.AmrClaim, TwoFactorSignIn.MultiFactor)]);
         }
 
         await failures.ForgiveAsync(RateLimiting.FailureLimits.SignIn, context, account, context.RequestAborted);

@@ -39,18 +39,25 @@ internal static class AdminExtensions
         // (minimal APIs otherwise answer an empty 400).
         services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
 
+        // Read once: whether a person's admin role counts only in a session signed in with a second factor.
+        var secondFactor = builder.Configuration.GetSection(AccountsOptions.SectionName).Get<AccountsOptions>()?.RequireTwoFactorForAdmins
+            ?? !builder.Environment.IsDevelopment();
         services.AddAuthorizationBuilder().AddPolicy(Policy, policy => policy
             .AddAuthenticationSchemes(Scheme)
             .RequireAuthenticatedUser()
-            .RequireAssertion(context => IsAdmin(context.User)));
+            .RequireAssertion(context => IsAdmin(context.User, secondFactor)));
         return builder;
     }
 
-    /// <summary>The role counts only for a session cookie; the scope only for an access token (never an API key).</summary>
-    internal static bool IsAdmin(System.Security.Claims.ClaimsPrincipal user) =>
+    /// <summary>
+    /// The role counts only for a session cookie (signed in with a second factor when <paramref name="secondFactor"/>);
+    /// the scope only for an access token (never an API key).
+    /// </summary>
+    internal static bool IsAdmin(System.Security.Claims.ClaimsPrincipal user, bool secondFactor) =>
         user.Identities.Any(identity => identity.IsAuthenticated && identity.AuthenticationType switch
         {
-            var type when type == IdentityConstants.ApplicationScheme => user.IsInRole(AccountsExtensions.AdminRole),
+            var type when type == IdentityConstants.ApplicationScheme =>
+                user.IsInRole(AccountsExtensions.AdminRole) && (!secondFactor || TwoFactorSignIn.HasSecondFactor(user)),
             PlatformBearerHandler.SchemeName => identity.HasClaim(PlatformBearerHandler.CredentialTypeClaim, PlatformBearerHandler.AccessTokenCredential)
                 && identity.HasScope(AdminScope),
             _ => false,

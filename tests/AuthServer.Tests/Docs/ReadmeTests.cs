@@ -35,7 +35,8 @@ public sealed partial class ReadmeTests
 
         var path = TestDatabase.NewSqlitePath();
         var port = ServerProcess.FreePort();
-        await using var server = await ServerProcess.StartAsync(path, port: port);
+        var mail = new PickupDirectory(Path.Combine(Path.GetTempPath(), $"readme-mail-{Guid.NewGuid():N}"));
+        await using var server = await ServerProcess.StartAsync(path, new Dictionary<string, string> { ["Email__PickupDirectory"] = mail.Path }, port: port);
         var environment = SuiteDatabase.Environment(path);
         environment["ASPNETCORE_ENVIRONMENT"] = "Development";
 
@@ -53,7 +54,7 @@ public sealed partial class ReadmeTests
                     {
                         provided[name] = name switch
                         {
-                            "KEY" => await CreateKeyOnTheDashboardAsync(server.Address),
+                            "KEY" => await CreateKeyOnTheDashboardAsync(server.Address, mail),
                             "CODE" => await ConsentAsync(server.Address, provided["AUTHORIZE_URL"]),
                             _ => throw new InvalidOperationException($"The README asks for {name}, which this runner cannot provide."),
                         };
@@ -146,13 +147,15 @@ public sealed partial class ReadmeTests
         return (process.ExitCode, await output + await errors);
     }
 
-    /// <summary>The quick start's browser steps: sign up, sign in, create a key; the key as the page shows it once.</summary>
-    private static async Task<string> CreateKeyOnTheDashboardAsync(Uri server)
+    /// <summary>The quick start's browser steps: sign up, sign in, confirm from the .eml file, create a key; the key as the page shows it once.</summary>
+    private static async Task<string> CreateKeyOnTheDashboardAsync(Uri server, IMailbox mail)
     {
         using var browser = Browser(server);
+        browser.Mailbox = mail;
         var email = $"reader-{Guid.NewGuid():N}@example.com";
         await browser.RegisterAsync(email, Password, "Reader");
         Assert.Equal(HttpStatusCode.Redirect, (await browser.SignInAsync(email, Password)).StatusCode);
+        await OAuthFlow.ConfirmEmailAsync(browser, email);
         return await Dashboard.CreateKeyAsync(browser, "readme");
     }
 

@@ -20,6 +20,15 @@ public sealed class PruningTests
     public async Task Prune_FromTheCommandLine_RemovesWhatIsPastRetention_AndKeepsWhatIsLive()
     {
         await using var factory = new ConfiguredAuthServerFactory(TestDatabase.NewSqlitePath());
+
+        // Audit ids follow time: the old event is written first, before the sign-up's own events.
+        await using (var scope = factory.Services.CreateAsyncScope())
+        {
+            var context = scope.ServiceProvider.GetRequiredService<AuthDbContext>();
+            context.AuditEvents.Add(new AuditEvent { At = DateTimeOffset.UtcNow.AddDays(-500), Actor = "system", Action = "test.old" });
+            await context.SaveChangesAsync();
+        }
+
         var (browser, client, tokens) = await OAuthFlow.FullFlowAsync(factory);
         browser.Dispose();
 
@@ -48,9 +57,6 @@ public sealed class PruningTests
                 new UsageRecord { AccountId = "a", Credential = "key:today", Minute = minute, StatusClass = "2xx", Count = 3 });
             await context.SaveChangesAsync();
 
-            // Audit ids follow time: the old event is written first.
-            context.AuditEvents.Add(new AuditEvent { At = DateTimeOffset.UtcNow.AddDays(-500), Actor = "system", Action = "test.old" });
-            await context.SaveChangesAsync();
             context.AuditEvents.Add(new AuditEvent { At = DateTimeOffset.UtcNow, Actor = "system", Action = "test.today" });
             await context.SaveChangesAsync();
         }

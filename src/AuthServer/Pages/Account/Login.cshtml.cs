@@ -44,6 +44,9 @@ internal sealed class LoginModel(PasswordSignIn passwords, IOpenIddictApplicatio
             case PasswordSignInResult.SignedIn:
                 return LocalRedirect(AccountsExtensions.LocalOrHome(Url, ReturnUrl));
 
+            case PasswordSignInResult.TwoFactorRequired:
+                return RedirectToPage("LoginTwoFactor", new { ReturnUrl = AccountsExtensions.LocalOrHome(Url, ReturnUrl), Input.RememberMe });
+
             case PasswordSignInResult.Limited:
                 Response.StatusCode = StatusCodes.Status429TooManyRequests;
                 Response.Headers.RetryAfter = retryAfter.ToString(CultureInfo.InvariantCulture);

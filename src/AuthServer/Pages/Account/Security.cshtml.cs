@@ -35,7 +35,13 @@ internal sealed class SecurityModel(
 
     public string? Message { get; private set; }
 
-    public void OnGet(string? message) => Message = message;
+    public bool TwoFactorEnabled { get; private set; }
+
+    public async Task OnGetAsync(string? message)
+    {
+        Message = message;
+        TwoFactorEnabled = await users.GetUserAsync(User) is { } user && await users.GetTwoFactorEnabledAsync(user);
+    }
 
     public async Task<IActionResult> OnPostChangePasswordAsync()
     {
