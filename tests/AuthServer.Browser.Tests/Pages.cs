@@ -44,7 +44,7 @@ internal static class Pages
     {
         var message = await mailbox.WaitForAsync(email, subject: OAuthFlow.ConfirmationSubject);
         await page.GotoAsync(Mailboxes.LinkTo(message, "/account/confirm-email").PathAndQuery);
-        await page.ClickAsync("button[type=submit]");
+        await page.ClickAsync("#confirm-form button");
         await page.WaitForSelectorAsync("text=Your address is confirmed");
     }
 }

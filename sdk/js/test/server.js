@@ -43,6 +43,10 @@ export async function startServer() {
     ASPNETCORE_ENVIRONMENT: 'Development',
     Database__Provider: 'Sqlite',
     Database__ConnectionString: `Data Source=${join(folder, 'auth.db')}`,
+    // These tests are about the SDK: the developer they sign up skips the email confirmation, as the README's
+    // quick start allows for local use (the server's own suites test the confirmation).
+    Accounts__RequireConfirmedEmail: 'false',
+    Email__PickupDirectory: join(folder, 'mail'),
     DOTNET_NOLOGO: '1',
   };
   delete environment.AI_PLATFORM_API_KEY;

@@ -59,7 +59,7 @@ public sealed class PostgreSqlServer : IAsyncLifetime
         await RunAsync(AsServerUser(asRoot, initdb), [.. Prefix(asRoot, initdb), "-D", data, "-U", "authserver", "-A", "trust", "-E", "UTF8", "--no-locale"]);
 
         var start = new ProcessStartInfo(AsServerUser(asRoot, postgres)) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in (string[])[.. Prefix(asRoot, postgres), "-D", data, "-p", Port.ToString(CultureInfo.InvariantCulture), "-h", "127.0.0.1", "-k", _directory, "-c", "fsync=off", "-c", "max_connections=300"])
+        foreach (var argument in (string[])[.. Prefix(asRoot, postgres), "-D", data, "-p", Port.ToString(CultureInfo.InvariantCulture), "-h", "127.0.0.1", "-k", _directory, "-c", "fsync=off", "-c", "max_connections=1000"])
         {
             start.ArgumentList.Add(argument);
         }
