@@ -46,5 +46,9 @@ internal static class Pages
         await page.GotoAsync(Mailboxes.LinkTo(message, "/account/confirm-email").PathAndQuery);
         await page.ClickAsync("#confirm-form button");
         await page.WaitForSelectorAsync("text=Your address is confirmed");
+
+        // Back on the home page, where sign-up used to end.
+        await page.GotoAsync("/");
+        await page.WaitForSelectorAsync($"text=You are signed in as {email}");
     }
 }

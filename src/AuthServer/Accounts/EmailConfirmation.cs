@@ -1,7 +1,6 @@
 using System.Security.Claims;
 using AuthServer.Core;
 using AuthServer.Data;
-using AuthServer.OAuth;
 using AuthServer.RateLimiting;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.WebUtilities;
@@ -18,8 +17,7 @@ internal sealed class EmailConfirmation(
     UserManager<ApplicationUser> users,
     AccountEmails emails,
     IRateLimitStore limits,
-    IOptions<AccountsOptions> accounts,
-    IOptions<OAuthOptions> oauth)
+    IOptions<AccountsOptions> accounts)
 {
     /// <summary>What a page says when it refuses an unconfirmed account.</summary>
     public const string Required = "Confirm your email address first: follow the link we sent you (or send it again from your account's security page).";
@@ -29,8 +27,8 @@ internal sealed class EmailConfirmation(
         accounts.Value.RequireConfirmedEmail
         && (await users.GetUserAsync(principal) is not { } user || !await users.IsEmailConfirmedAsync(user));
 
-    /// <summary>Emails the confirmation link to the account's address.</summary>
-    public async Task SendAsync(ApplicationUser user, HttpRequest request, CancellationToken cancellationToken)
+    /// <summary>Emails the confirmation link to the account's address; <paramref name="absolute"/> makes the link absolute (<see cref="PublicUrl"/>).</summary>
+    public async Task SendAsync(ApplicationUser user, Func<string, Uri> absolute, CancellationToken cancellationToken)
     {
         if (user.Email is not { } email)
         {
@@ -43,16 +41,16 @@ internal sealed class EmailConfirmation(
             ["user"] = user.Id,
             ["code"] = EmailTokens.Encode(token),
         });
-        await emails.ConfirmAddressAsync(email, PublicUrl.Of(request, oauth.Value.Issuer, link), cancellationToken);
+        await emails.ConfirmAddressAsync(email, absolute(link), cancellationToken);
     }
 
     /// <summary>Sends the link again, at most <see cref="AccountsOptions.ResetRequestsPerMinute"/> times a minute per account.</summary>
-    public async Task<RateLimitDecision> ResendAsync(ApplicationUser user, HttpRequest request, CancellationToken cancellationToken)
+    public async Task<RateLimitDecision> ResendAsync(ApplicationUser user, Func<string, Uri> absolute, CancellationToken cancellationToken)
     {
         var gate = await limits.AcquireAsync("confirm:account:" + user.Id, accounts.Value.ResetRequestsPerMinute, 1, cancellationToken);
         if (gate.Admitted)
         {
-            await SendAsync(user, request, cancellationToken);
+            await SendAsync(user, absolute, cancellationToken);
         }
 
         return gate;

@@ -1,10 +1,13 @@
 using System.Globalization;
 using AuthServer.Accounts;
 using AuthServer.Audit;
+using AuthServer.Core;
 using AuthServer.Data;
+using AuthServer.OAuth;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
+using Microsoft.Extensions.Options;
 
 namespace AuthServer.Pages.Account;
 
@@ -14,7 +17,11 @@ namespace AuthServer.Pages.Account;
 /// can have the link sent again.
 /// </summary>
 internal sealed class ConfirmEmailModel(
-    UserManager<ApplicationUser> users, SignInManager<ApplicationUser> signIn, EmailConfirmation confirmation, AuditLog audit) : PageModel
+    UserManager<ApplicationUser> users,
+    SignInManager<ApplicationUser> signIn,
+    EmailConfirmation confirmation,
+    AuditLog audit,
+    IOptions<OAuthOptions> oauth) : PageModel
 {
     [BindProperty(SupportsGet = true, Name = "user")]
     public new string? User { get; set; }
@@ -78,7 +85,7 @@ internal sealed class ConfirmEmailModel(
             return RedirectToPage(new { message = "Your address is already confirmed." });
         }
 
-        var gate = await confirmation.ResendAsync(user, Request, HttpContext.RequestAborted);
+        var gate = await confirmation.ResendAsync(user, path => PublicUrl.Of(Request, oauth.Value.Issuer, path), HttpContext.RequestAborted);
         if (!gate.Admitted)
         {
             Account = user;

@@ -70,7 +70,7 @@ internal sealed class RegisterModel(
         var result = await users.CreateAsync(user, Input.Password);
         if (result.Succeeded)
         {
-            await confirmation.SendAsync(user, Request, HttpContext.RequestAborted);
+            await confirmation.SendAsync(user, path => PublicUrl.Of(Request, oauth.Value.Issuer, path), HttpContext.RequestAborted);
             return Registered();
         }
 
