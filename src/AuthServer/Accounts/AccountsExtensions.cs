@@ -42,6 +42,13 @@ internal static class AccountsExtensions
             identity.Lockout.MaxFailedAccessAttempts = accounts.Value.MaxFailedAccessAttempts;
             identity.Lockout.DefaultLockoutTimeSpan = accounts.Value.LockoutDuration;
         });
+        services.AddOptions<IdentityPasskeyOptions>().Configure<IOptions<AccountsOptions>>((passkeys, accounts) =>
+        {
+            passkeys.ServerDomain = accounts.Value.PasskeyServerDomain;
+
+            // Discoverable credentials only: a passkey signs in without the person typing their address first.
+            passkeys.ResidentKeyRequirement = "required";
+        });
         services.AddOptions<DataProtectionTokenProviderOptions>().Configure<IOptions<AccountsOptions>>(
             (tokens, accounts) => tokens.TokenLifespan = accounts.Value.ResetLinkLifetime);
         services.AddOptions<SecurityStampValidatorOptions>().Configure<IOptions<AccountsOptions>>((stamps, accounts) =>
@@ -81,6 +88,7 @@ internal static class AccountsExtensions
         services.AddScoped<AccountTierService>();
         services.AddScoped<PasswordSignIn>();
         services.AddScoped<TwoFactorSignIn>();
+        services.AddScoped<Passkeys>();
         services.AddScoped<AccountEmails>();
         services.AddScoped<EmailConfirmation>();
         services.AddSingleton<DummyPasswordHash>();

@@ -49,4 +49,11 @@ public sealed class AccountsOptions
     /// authenticator code, a recovery code or a passkey). Unset: required outside the Development environment.
     /// </summary>
     public bool? RequireTwoFactorForAdmins { get; set; }
+
+    /// <summary>
+    /// The relying-party id of passkeys: the host name they are bound to (a passkey made for one host never works on
+    /// another). Unset: the host of the request, which is right when the server has one public host name.
+    /// </summary>
+    [StringLength(253)]
+    public string? PasskeyServerDomain { get; set; }
 }

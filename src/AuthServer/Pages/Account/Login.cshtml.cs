@@ -9,7 +9,7 @@ using OpenIddict.Abstractions;
 
 namespace AuthServer.Pages.Account;
 
-internal sealed class LoginModel(PasswordSignIn passwords, IOpenIddictApplicationManager applications) : PageModel
+internal sealed class LoginModel(PasswordSignIn passwords, Passkeys passkeys, IOpenIddictApplicationManager applications) : PageModel
 {
     /// <summary>The app the person signs in for, when they came from its authorization request.</summary>
     public string? AppName { get; private set; }
@@ -58,6 +58,24 @@ internal sealed class LoginModel(PasswordSignIn passwords, IOpenIddictApplicatio
                 return Page();
         }
     }
+    /// <summary>The options for the browser's <c>navigator.credentials.get()</c>, asked for by the page's script.</summary>
+    public async Task<IActionResult> OnPostPasskeyOptionsAsync() => Content(await passkeys.RequestOptionsAsync(), "application/json");
+
+    public async Task<IActionResult> OnPostPasskeyAsync(string? credentialJson)
+    {
+        if (await passkeys.SignInAsync(credentialJson))
+        {
+            return LocalRedirect(AccountsExtensions.LocalOrHome(Url, ReturnUrl));
+        }
+
+        // The password form's fields were not posted: only the reason is shown.
+        AppName = await AppNameAsync();
+        ModelState.Clear();
+        ModelState.AddModelError(string.Empty, "That passkey did not sign you in: it is unknown here, its account is locked, or the request expired. Try again, or use your password.");
+        Response.StatusCode = StatusCodes.Status400BadRequest;
+        return Page();
+    }
+
     /// <summary>The display name of the client named in a return URL to <c>/oauth/authorize</c>.</summary>
     private async Task<string?> AppNameAsync()
     {

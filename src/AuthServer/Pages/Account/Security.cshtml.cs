@@ -14,14 +14,16 @@ namespace AuthServer.Pages.Account;
 
 /// <summary>
 /// The account's security: change the password (the current one is asked; every other session ends, this one goes on,
-/// and the account's address is told), and sign out everywhere (the security stamp changes, so every session cookie,
-/// on every node, stops working at its next check).
+/// and the account's address is told), change the address, second factors and passkeys (add, rename, remove), and
+/// sign out everywhere (the security stamp changes, so every session cookie, on every node, stops working at its next
+/// check).
 /// </summary>
 [Authorize]
 internal sealed class SecurityModel(
     UserManager<ApplicationUser> users,
     SignInManager<ApplicationUser> signIn,
     AccountEmails emails,
+    Passkeys passkeys,
     AuditLog audit,
     IOptions<OAuthOptions> oauth) : PageModel
 {
@@ -37,23 +39,24 @@ internal sealed class SecurityModel(
 
     public bool TwoFactorEnabled { get; private set; }
 
-    public async Task OnGetAsync(string? message)
+    public IReadOnlyList<PasskeySummary> Passkeys { get; private set; } = [];
+
+    public async Task<IActionResult> OnGetAsync(string? message)
     {
         Message = message;
-        TwoFactorEnabled = await users.GetUserAsync(User) is { } user && await users.GetTwoFactorEnabledAsync(user);
+        return await users.GetUserAsync(User) is { } user ? await ShowAsync(user) : Challenge();
     }
 
     public async Task<IActionResult> OnPostChangePasswordAsync()
     {
-        if (!ModelState.IsValid)
-        {
-            return Page();
-        }
-
-        var user = await users.GetUserAsync(User);
-        if (user is null)
+        if (await users.GetUserAsync(User) is not { } user)
         {
             return Challenge();
+        }
+
+        if (!ModelState.IsValid)
+        {
+            return await ShowAsync(user);
         }
 
         var result = await users.ChangePasswordAsync(user, Input.CurrentPassword, Input.NewPassword);
@@ -65,7 +68,7 @@ internal sealed class SecurityModel(
             }
 
             Response.StatusCode = StatusCodes.Status400BadRequest;
-            return Page();
+            return await ShowAsync(user);
         }
 
         // The stamp changed: this session gets a new cookie, the others are refused at their next check.
@@ -74,7 +77,7 @@ internal sealed class SecurityModel(
         if (user.Email is { } email)
         {
             await emails.NoticeAsync(email, "Your password was changed", "The password of your account was just changed, and every other session signed out.",
-                PublicUrl.Of(Request, oauth.Value.Issuer, Routes.Security), HttpContext.RequestAborted);
+                SecurityPage, HttpContext.RequestAborted);
         }
 
         return RedirectToPage(new { message = "Your password is changed; your other sessions are signed out." });
@@ -92,16 +95,16 @@ internal sealed class SecurityModel(
             ModelState.Remove(other);
         }
 
+        if (await users.GetUserAsync(User) is not { } user)
+        {
+            return Challenge();
+        }
+
         if (!ModelState.IsValid || string.IsNullOrWhiteSpace(NewEmail))
         {
             ModelState.AddModelError(string.Empty, "Give a valid email address.");
             Response.StatusCode = StatusCodes.Status400BadRequest;
-            return Page();
-        }
-
-        if (await users.GetUserAsync(User) is not { } user)
-        {
-            return Challenge();
+            return await ShowAsync(user);
         }
 
         var address = NewEmail.Trim();
@@ -124,6 +127,49 @@ internal sealed class SecurityModel(
         return RedirectToPage(new { message = $"We sent a confirmation link to {address}; your address changes once you follow it." });
     }
 
+    /// <summary>The options for the browser's <c>navigator.credentials.create()</c>, asked for by the page's script.</summary>
+    public async Task<IActionResult> OnPostPasskeyOptionsAsync() =>
+        await users.GetUserAsync(User) is { } user
+            ? Content(await passkeys.CreationOptionsAsync(user), "application/json")
+            : Unauthorized();
+
+    public async Task<IActionResult> OnPostAddPasskeyAsync(string? credentialJson, string? passkeyName)
+    {
+        if (await users.GetUserAsync(User) is not { } user)
+        {
+            return Challenge();
+        }
+
+        var error = await passkeys.AddAsync(user, credentialJson, passkeyName, SecurityPage, HttpContext.RequestAborted);
+        return error is null
+            ? RedirectToPage(new { message = "Your passkey is added: use it to sign in." })
+            : await RefusedAsync(user, error);
+    }
+
+    public async Task<IActionResult> OnPostRenamePasskeyAsync(string? id, string? passkeyName)
+    {
+        if (await users.GetUserAsync(User) is not { } user)
+        {
+            return Challenge();
+        }
+
+        return await passkeys.RenameAsync(user, id, passkeyName)
+            ? RedirectToPage(new { message = "The passkey is renamed." })
+            : await RefusedAsync(user, "This account has no such passkey.", StatusCodes.Status404NotFound);
+    }
+
+    public async Task<IActionResult> OnPostRemovePasskeyAsync(string? id)
+    {
+        if (await users.GetUserAsync(User) is not { } user)
+        {
+            return Challenge();
+        }
+
+        return await passkeys.RemoveAsync(user, id, SecurityPage, HttpContext.RequestAborted)
+            ? RedirectToPage(new { message = "The passkey is removed: it no longer signs in." })
+            : await RefusedAsync(user, "This account has no such passkey.", StatusCodes.Status404NotFound);
+    }
+
     public async Task<IActionResult> OnPostSignOutEverywhereAsync()
     {
         if (await users.GetUserAsync(User) is { } user)
@@ -134,6 +180,25 @@ internal sealed class SecurityModel(
 
         await signIn.SignOutAsync();
         return Redirect(Routes.SignIn);
+    }
+
+    private Uri SecurityPage => PublicUrl.Of(Request, oauth.Value.Issuer, Routes.Security);
+
+    private async Task<IActionResult> ShowAsync(ApplicationUser user)
+    {
+        TwoFactorEnabled = await users.GetTwoFactorEnabledAsync(user);
+        Passkeys = await passkeys.ListAsync(user);
+        return Page();
+    }
+
+    /// <summary>The page again with the reason, and a status that says the change was not made.</summary>
+    private async Task<IActionResult> RefusedAsync(ApplicationUser user, string error, int status = StatusCodes.Status400BadRequest)
+    {
+        // Only the reason is shown: the password form's fields were not posted.
+        ModelState.Clear();
+        ModelState.AddModelError(string.Empty, error);
+        Response.StatusCode = status;
+        return await ShowAsync(user);
     }
 }
 
