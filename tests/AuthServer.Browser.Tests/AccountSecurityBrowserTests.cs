@@ -50,6 +50,55 @@ public sealed class AccountSecurityBrowserTests(BrowserFixture fixture) : IClass
         await lost.WaitForSelectorAsync($"text=You are signed in as {email}");
     }
 
+    [Fact]
+    public async Task APasskeyMadeByTheBrowsersAuthenticator_SignsIn_AndIsRemoved()
+    {
+        Assert.SkipWhen(fixture.SkipReason is not null, fixture.SkipReason ?? "");
+
+        // WebAuthn binds a passkey to a host name, never to an IP address: this test uses localhost.
+        var site = new UriBuilder(fixture.BaseAddress) { Host = "localhost" }.Uri;
+        await using var context = await fixture.Browser!.NewContextAsync(new BrowserNewContextOptions { BaseURL = site.ToString() });
+        var page = await context.NewPageAsync();
+        page.Dialog += async (_, dialog) => await dialog.AcceptAsync();
+        var cdp = await context.NewCDPSessionAsync(page);
+        await cdp.SendAsync("WebAuthn.enable");
+        await cdp.SendAsync("WebAuthn.addVirtualAuthenticator", new Dictionary<string, object>
+        {
+            ["options"] = new Dictionary<string, object>
+            {
+                ["protocol"] = "ctap2",
+                ["transport"] = "internal",
+                ["hasResidentKey"] = true,
+                ["hasUserVerification"] = true,
+                ["isUserVerified"] = true,
+                ["automaticPresenceSimulation"] = true,
+            },
+        });
+
+        var email = $"passkey-{Guid.NewGuid():N}@example.com";
+        await Pages.SignUpAsync(page, fixture.Server.Mailbox, email, "Ada Lovelace");
+        await page.GotoAsync("/account/security");
+        await page.FillAsync("#passkeyName", "Virtual authenticator");
+        await page.ClickAsync("#passkey-add-form button");
+        await page.WaitForURLAsync("**/account/security?**");
+        Assert.True(await page.Locator("text=Your passkey is added").IsVisibleAsync(), await page.Locator("main").InnerTextAsync());
+        Assert.Equal("Virtual authenticator", await page.TextContentAsync("ul.passkeys .passkey-name"));
+
+        // Signed out, the passkey alone signs in again.
+        await page.ClickAsync("header button:has-text('Sign out')");
+        await page.GotoAsync("/account/login");
+        await page.ClickAsync("#passkey-form button");
+        await page.WaitForSelectorAsync($"text=You are signed in as {email}");
+
+        await page.GotoAsync("/account/security");
+        await page.ClickAsync("form.remove-passkey button");
+        await page.WaitForSelectorAsync("#no-passkeys");
+        await page.ClickAsync("header button:has-text('Sign out')");
+        await page.GotoAsync("/account/login");
+        await page.ClickAsync("#passkey-form button");
+        await page.WaitForSelectorAsync("text=That passkey did not sign you in");
+    }
+
     private static async Task SignInAsync(IPage page, string email)
     {
         await page.GotoAsync("/account/login");

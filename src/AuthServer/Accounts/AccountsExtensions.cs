@@ -48,6 +48,12 @@ internal static class AccountsExtensions
 
             // Discoverable credentials only: a passkey signs in without the person typing their address first.
             passkeys.ResidentKeyRequirement = "required";
+
+            // The answer must come from a page of this server: the origin the request itself was made to. Identity's
+            // default compares it with the request's Origin header instead, which browsers send as "null" from our
+            // pages (their referrer policy is no-referrer).
+            passkeys.ValidateOrigin = context => ValueTask.FromResult(!context.CrossOrigin && string.Equals(
+                context.Origin, $"{context.HttpContext.Request.Scheme}://{context.HttpContext.Request.Host}", StringComparison.OrdinalIgnoreCase));
         });
         services.AddOptions<DataProtectionTokenProviderOptions>().Configure<IOptions<AccountsOptions>>(
             (tokens, accounts) => tokens.TokenLifespan = accounts.Value.ResetLinkLifetime);

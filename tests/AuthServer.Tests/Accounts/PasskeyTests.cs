@@ -21,7 +21,6 @@ public sealed class PasskeyTests
             ["Accounts:RequireTwoFactorForAdmins"] = "true",
         });
         using var admin = await OAuthFlow.SignedInAdminAsync(server);
-        admin.Http.DefaultRequestHeaders.Add("Origin", Origin);
         Assert.Equal(HttpStatusCode.Forbidden, (await admin.Http.GetAsync("/admin/audit")).StatusCode);
         using var authenticator = new SoftwareAuthenticator(Origin);
         var added = await AddAsync(admin, authenticator, "Work laptop");
@@ -35,7 +34,7 @@ public sealed class PasskeyTests
         await server.Mailbox.WaitForAsync(email, subject: "A passkey was added to your account");
 
         // A new browser signs in with the passkey alone, and that session counts as one with a second factor.
-        using var other = Anonymous(server);
+        using var other = server.CreateBrowser();
         var signedIn = await SignInAsync(other, authenticator);
         Assert.Equal("/", TestBrowser.Location(signedIn).OriginalString);
         Assert.Equal(HttpStatusCode.OK, (await other.GetPageAsync("/dashboard/keys")).Response.StatusCode);
@@ -49,7 +48,6 @@ public sealed class PasskeyTests
         await using var server = new AuthServerFactory();
         var email = OAuthFlow.NewEmail();
         using var browser = await OAuthFlow.SignedUpBrowserAsync(server, email);
-        browser.Http.DefaultRequestHeaders.Add("Origin", Origin);
         using var authenticator = new SoftwareAuthenticator(Origin);
         Assert.Equal(HttpStatusCode.Redirect, (await AddAsync(browser, authenticator, "")).StatusCode);
 
@@ -68,7 +66,7 @@ public sealed class PasskeyTests
             ["__RequestVerificationToken"] = Token(theirs, "#passkey-add-form"),
         }));
         Assert.Equal(HttpStatusCode.NotFound, refused.StatusCode);
-        using (var before = Anonymous(server))
+        using (var before = server.CreateBrowser())
         {
             Assert.Equal(HttpStatusCode.Redirect, (await SignInAsync(before, authenticator)).StatusCode);
         }
@@ -78,7 +76,7 @@ public sealed class PasskeyTests
         await server.Mailbox.WaitForAsync(email, subject: "A passkey was removed from your account");
         (_, page) = await browser.GetPageAsync("/account/security");
         Assert.NotNull(page.QuerySelector("#no-passkeys"));
-        using var after = Anonymous(server);
+        using var after = server.CreateBrowser();
         Assert.Equal(HttpStatusCode.BadRequest, (await SignInAsync(after, authenticator)).StatusCode);
     }
 
@@ -87,7 +85,6 @@ public sealed class PasskeyTests
     {
         await using var server = new AuthServerFactory();
         using var browser = await OAuthFlow.SignedUpBrowserAsync(server);
-        browser.Http.DefaultRequestHeaders.Add("Origin", Origin);
         using var authenticator = new SoftwareAuthenticator(Origin);
 
         // No challenge was asked for; then garbage; then an answer from a page on another origin.
@@ -105,7 +102,7 @@ public sealed class PasskeyTests
         Assert.Equal(HttpStatusCode.Redirect, (await AddAsync(browser, authenticator, "Key")).StatusCode);
 
         // Sign-in: an answer for another host, an answer replayed, an answer without its challenge.
-        using var other = Anonymous(server);
+        using var other = server.CreateBrowser();
         var request = await OptionsAsync(other, "/account/login", "#passkey-form");
         var (_, login) = await other.GetPageAsync("/account/login");
         var wrongHost = await other.SubmitAsync(login, new Dictionary<string, string> { ["credentialJson"] = authenticator.Get(request, rpId: "evil.example") }, "#passkey-form");
@@ -116,11 +113,11 @@ public sealed class PasskeyTests
         (_, login) = await other.GetPageAsync("/account/login");
         Assert.Equal(HttpStatusCode.Redirect, (await other.SubmitAsync(login, new Dictionary<string, string> { ["credentialJson"] = answer }, "#passkey-form")).StatusCode);
 
-        using var replay = Anonymous(server);
+        using var replay = server.CreateBrowser();
         await OptionsAsync(replay, "/account/login", "#passkey-form");
         var (_, again) = await replay.GetPageAsync("/account/login");
         Assert.Equal(HttpStatusCode.BadRequest, (await replay.SubmitAsync(again, new Dictionary<string, string> { ["credentialJson"] = answer }, "#passkey-form")).StatusCode);
-        using var bare = Anonymous(server);
+        using var bare = server.CreateBrowser();
         var (_, bareLogin) = await bare.GetPageAsync("/account/login");
         var (refused, shown) = await bare.ParseAsync(await bare.SubmitAsync(bareLogin, new Dictionary<string, string> { ["credentialJson"] = answer }, "#passkey-form"));
         Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
@@ -159,13 +156,6 @@ public sealed class PasskeyTests
 
     private static string Token(IHtmlDocument page, string form) =>
         ((IHtmlInputElement)page.QuerySelector($"{form} input[name=__RequestVerificationToken]")!).Value;
-
-    private static TestBrowser Anonymous(AuthServerFactory server)
-    {
-        var browser = server.CreateBrowser();
-        browser.Http.DefaultRequestHeaders.Add("Origin", Origin);
-        return browser;
-    }
 
     private static async Task AssertRefusedAsync(TestBrowser browser, HttpResponseMessage response, string reason)
     {
