@@ -1,10 +1,8 @@
 using System.Net;
-using System.Text.RegularExpressions;
 using AuthServer.Data;
 using AuthServer.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
-using MimeKit;
 
 namespace AuthServer.Tests.Accounts;
 
@@ -12,7 +10,7 @@ namespace AuthServer.Tests.Accounts;
 /// "Forgot password?" end to end, on a real SMTP server: the message that arrives, the link it holds, the new password,
 /// the sessions it ends, and a mail server that goes away.
 /// </summary>
-public sealed partial class PasswordResetTests(SmtpServer smtp) : IClassFixture<SmtpServer>
+public sealed class PasswordResetTests(SmtpServer smtp) : IClassFixture<SmtpServer>
 {
     private const string Issuer = "https://auth.test/";
     private const string NewPassword = "a completely new passphrase";
@@ -34,7 +32,7 @@ public sealed partial class PasswordResetTests(SmtpServer smtp) : IClassFixture<
         var message = await smtp.WaitForAsync(email, subject: "Reset your password");
         Assert.Equal("Reset your password", message.Subject);
         Assert.Equal("no-reply@auth.test", message.From.Mailboxes.Single().Address);
-        var link = LinkIn(message);
+        var link = Mailboxes.LinkTo(message, "/account/reset-password");
         Assert.StartsWith(Issuer + "account/reset-password?", link.AbsoluteUri, StringComparison.Ordinal);
         Assert.Contains(WebUtility.HtmlEncode(link.AbsoluteUri), message.HtmlBody, StringComparison.Ordinal);
 
@@ -83,7 +81,7 @@ public sealed partial class PasswordResetTests(SmtpServer smtp) : IClassFixture<
             unknownPage.QuerySelector("main")!.TextContent.Replace(unknown, "@", StringComparison.Ordinal));
         var note = await smtp.WaitForAsync(unknown);
         Assert.Contains("no account", note.Subject, StringComparison.Ordinal);
-        Assert.StartsWith(Issuer + "account/register", LinkIn(note).AbsoluteUri, StringComparison.Ordinal);
+        Assert.StartsWith(Issuer + "account/register", Mailboxes.LinkTo(note, "/account/register").AbsoluteUri, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -98,8 +96,8 @@ public sealed partial class PasswordResetTests(SmtpServer smtp) : IClassFixture<
         using var browser = server.CreateBrowser();
         await AskAsync(browser, email);
         await AskAsync(browser, otherEmail);
-        var link = LinkIn(await smtp.WaitForAsync(email, subject: "Reset your password"));
-        var otherLink = LinkIn(await smtp.WaitForAsync(otherEmail, subject: "Reset your password"));
+        var link = Mailboxes.LinkTo(await smtp.WaitForAsync(email, subject: "Reset your password"), "/account/reset-password");
+        var otherLink = Mailboxes.LinkTo(await smtp.WaitForAsync(otherEmail, subject: "Reset your password"), "/account/reset-password");
 
         var query = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(link.Query);
         var otherUser = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(otherLink.Query)["user"].ToString();
@@ -181,7 +179,7 @@ public sealed partial class PasswordResetTests(SmtpServer smtp) : IClassFixture<
         var message = await new PickupDirectory(folder).WaitForAsync(email, subject: "Reset your password");
         Assert.Equal(email, message.To.Mailboxes.Single().Address);
         Assert.Equal(2, Directory.GetFiles(folder, "*.eml").Length); // the confirmation at sign-up, then this one
-        Assert.StartsWith(Issuer + "account/reset-password?", LinkIn(message).AbsoluteUri, StringComparison.Ordinal);
+        Assert.StartsWith(Issuer + "account/reset-password?", Mailboxes.LinkTo(message, "/account/reset-password").AbsoluteUri, StringComparison.Ordinal);
         Directory.Delete(folder, recursive: true);
     }
 
@@ -217,7 +215,7 @@ public sealed partial class PasswordResetTests(SmtpServer smtp) : IClassFixture<
         Assert.Equal(HttpStatusCode.Redirect, (await elsewhere.GetPageAsync("/dashboard/keys")).Response.StatusCode);
         var notice = await smtp.WaitForAsync(email, subject: "Your password was changed");
         Assert.Equal("Your password was changed", notice.Subject);
-        Assert.StartsWith(Issuer + "account/security", LinkIn(notice).AbsoluteUri, StringComparison.Ordinal);
+        Assert.StartsWith(Issuer + "account/security", Mailboxes.LinkTo(notice, "/account/security").AbsoluteUri, StringComparison.Ordinal);
 
         // Sign out everywhere: this session too.
         (_, page) = await here.GetPageAsync("/account/security");
@@ -248,7 +246,7 @@ public sealed partial class PasswordResetTests(SmtpServer smtp) : IClassFixture<
 
         // Opening the link changes nothing until the button is pressed (a mail scanner may fetch it).
         using var elsewhere = server.CreateBrowser();
-        var (shown, confirmPage) = await elsewhere.GetPageAsync(LinkIn(confirm).PathAndQuery);
+        var (shown, confirmPage) = await elsewhere.GetPageAsync(Mailboxes.LinkTo(confirm, "/account/confirm-email-change").PathAndQuery);
         Assert.Equal(HttpStatusCode.OK, shown.StatusCode);
         using (var before = server.CreateBrowser())
         {
@@ -265,7 +263,7 @@ public sealed partial class PasswordResetTests(SmtpServer smtp) : IClassFixture<
         Assert.Contains(fresh, (await smtp.WaitForAsync(old, subject: "Your email address was changed")).TextBody, StringComparison.Ordinal);
 
         // The link works once.
-        var (again, _) = await after.GetPageAsync(LinkIn(confirm).PathAndQuery);
+        var (again, _) = await after.GetPageAsync(Mailboxes.LinkTo(confirm, "/account/confirm-email-change").PathAndQuery);
         Assert.Equal(HttpStatusCode.BadRequest, again.StatusCode);
     }
 
@@ -284,9 +282,4 @@ public sealed partial class PasswordResetTests(SmtpServer smtp) : IClassFixture<
         var response = await browser.SubmitAsync(form, new Dictionary<string, string> { ["Input.Email"] = email });
         return await browser.ParseAsync(response);
     }
-
-    private static Uri LinkIn(MimeMessage message) => new(LinkPattern().Match(message.TextBody ?? "").Value);
-
-    [GeneratedRegex(@"https://auth\.test/\S+")]
-    private static partial Regex LinkPattern();
 }
