@@ -1,3 +1,4 @@
+using AuthServer.Tests.Infrastructure;
 using Microsoft.Playwright;
 using OtpNet;
 
@@ -11,6 +12,7 @@ namespace AuthServer.Browser.Tests;
 public sealed class AccountSecurityBrowserTests(BrowserFixture fixture) : IClassFixture<BrowserFixture>
 {
     private const string Password = "a long enough password";
+    private const string NewPassword = "another long enough password";
 
     [Fact]
     public async Task TurningOnTheAuthenticator_AddsASecondStepToSignIn_AndARecoveryCodeWorks()
@@ -48,6 +50,39 @@ public sealed class AccountSecurityBrowserTests(BrowserFixture fixture) : IClass
         await lost.FillAsync("#RecoveryCode", codes[0]);
         await lost.ClickAsync("#recovery-form button");
         await lost.WaitForSelectorAsync($"text=You are signed in as {email}");
+    }
+
+    [Fact]
+    public async Task AForgottenPassword_IsResetFromTheEmail_AndTheOldSessionIsSignedOut()
+    {
+        Assert.SkipWhen(fixture.SkipReason is not null, fixture.SkipReason ?? "");
+        await using var first = await fixture.Browser!.NewContextAsync(new BrowserNewContextOptions { BaseURL = fixture.BaseAddress.ToString() });
+        var old = await first.NewPageAsync();
+        var email = $"reset-{Guid.NewGuid():N}@example.com";
+        await Pages.SignUpAsync(old, fixture.Server.Mailbox, email, "Grace Hopper");
+
+        // Elsewhere, the password forgotten.
+        await using var second = await fixture.Browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = fixture.BaseAddress.ToString() });
+        var page = await second.NewPageAsync();
+        await page.GotoAsync("/account/login");
+        await page.ClickAsync("text=Forgot your password?");
+        await page.FillAsync("#Input_Email", email);
+        await page.ClickAsync("main button[type=submit]");
+        await page.WaitForSelectorAsync("text=We sent a message");
+        var message = await fixture.Server.Mailbox.WaitForAsync(email, subject: "Reset your password");
+        await page.GotoAsync(Mailboxes.LinkTo(message, "/account/reset-password").PathAndQuery);
+        await page.FillAsync("#Input_Password", NewPassword);
+        await page.FillAsync("#Input_ConfirmPassword", NewPassword);
+        await page.ClickAsync("main button[type=submit]");
+        await page.WaitForSelectorAsync("text=Your password was changed");
+
+        // The session from before the reset is over; the new password signs in.
+        await old.GotoAsync("/dashboard/keys");
+        Assert.Equal("/account/login", new Uri(old.Url).AbsolutePath);
+        await page.FillAsync("#Input_Email", email);
+        await page.FillAsync("#Input_Password", NewPassword);
+        await page.ClickAsync("main form:not(#passkey-form) button[type=submit]");
+        await page.WaitForSelectorAsync($"text=You are signed in as {email}");
     }
 
     [Fact]

@@ -17,7 +17,8 @@ public sealed class BrowserFixture : IAsyncLifetime
 
     private IPlaywright? _playwright;
 
-    public AuthServerFactory Server { get; } = new();
+    /// <summary>Sessions are checked against their account on every request, so that one ended elsewhere ends at once.</summary>
+    public AuthServerFactory Server { get; } = new(new Dictionary<string, string?> { ["Accounts:SessionCheckInterval"] = "00:00:00" });
 
     public IBrowser? Browser { get; private set; }
 

@@ -20,6 +20,12 @@ public class AuthServerFactory : WebApplicationFactory<Program>
     {
     }
 
+    /// <summary>A server on a database of its own, with these settings on top of the test defaults.</summary>
+    public AuthServerFactory(IReadOnlyDictionary<string, string?> settings)
+        : this(TestDatabase.NewSqlitePath(), settings)
+    {
+    }
+
     protected AuthServerFactory(string databasePath, IReadOnlyDictionary<string, string?>? settings)
     {
         DatabasePath = databasePath;
