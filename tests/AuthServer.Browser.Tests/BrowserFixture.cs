@@ -18,7 +18,7 @@ public sealed class BrowserFixture : IAsyncLifetime
     private IPlaywright? _playwright;
 
     /// <summary>Sessions are checked against their account on every request, so that one ended elsewhere ends at once.</summary>
-    public AuthServerFactory Server { get; } = new(new Dictionary<string, string?> { ["Accounts:SessionCheckInterval"] = "00:00:00" });
+    public AuthServerFactory Server { get; } = new ConfiguredAuthServerFactory(new Dictionary<string, string?> { ["Accounts:SessionCheckInterval"] = "00:00:00" });
 
     public IBrowser? Browser { get; private set; }
 

@@ -20,12 +20,6 @@ public class AuthServerFactory : WebApplicationFactory<Program>
     {
     }
 
-    /// <summary>A server on a database of its own, with these settings on top of the test defaults.</summary>
-    public AuthServerFactory(IReadOnlyDictionary<string, string?> settings)
-        : this(TestDatabase.NewSqlitePath(), settings)
-    {
-    }
-
     protected AuthServerFactory(string databasePath, IReadOnlyDictionary<string, string?>? settings)
     {
         DatabasePath = databasePath;
@@ -155,7 +149,14 @@ public class AuthServerFactory : WebApplicationFactory<Program>
 
 /// <summary>A host on a given database file with extra settings: for restarts and for short lifetimes.</summary>
 public sealed class ConfiguredAuthServerFactory(string databasePath, IReadOnlyDictionary<string, string?>? settings = null)
-    : AuthServerFactory(databasePath, settings);
+    : AuthServerFactory(databasePath, settings)
+{
+    /// <summary>A server on a database of its own, with these settings on top of the test defaults.</summary>
+    public ConfiguredAuthServerFactory(IReadOnlyDictionary<string, string?> settings)
+        : this(TestDatabase.NewSqlitePath(), settings)
+    {
+    }
+}
 
 internal static class TestDatabase
 {
