@@ -30,6 +30,8 @@ public sealed class AuthDbContext(DbContextOptions<AuthDbContext> options)
 
     public DbSet<OutboxMessage> OutboxMessages => Set<OutboxMessage>();
 
+    public DbSet<AuthenticatorStep> AuthenticatorSteps => Set<AuthenticatorStep>();
+
     protected override void OnModelCreating(ModelBuilder builder)
     {
         base.OnModelCreating(builder);
@@ -54,6 +56,13 @@ public sealed class AuthDbContext(DbContextOptions<AuthDbContext> options)
             passkey.Property(p => p.CredentialId).HasMaxLength(1024);
             passkey.OwnsOne(p => p.Data).ToJson();
             passkey.HasOne<ApplicationUser>().WithMany().HasForeignKey(p => p.UserId).IsRequired();
+        });
+
+        builder.Entity<AuthenticatorStep>(step =>
+        {
+            step.ToTable("AuthenticatorSteps");
+            step.HasKey(s => s.UserId);
+            step.HasOne<ApplicationUser>().WithOne().HasForeignKey<AuthenticatorStep>(s => s.UserId).OnDelete(DeleteBehavior.Cascade);
         });
 
         builder.Entity<ServerKey>(key =>

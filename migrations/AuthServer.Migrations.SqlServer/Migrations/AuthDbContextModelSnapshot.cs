@@ -215,6 +215,19 @@ namespace AuthServer.Migrations.SqlServer.Migrations
                     b.ToTable("AuditEvents", (string)null);
                 });
 
+            modelBuilder.Entity("AuthServer.Data.AuthenticatorStep", b =>
+                {
+                    b.Property<string>("UserId")
+                        .HasColumnType("nvarchar(450)");
+
+                    b.Property<long>("LastStep")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("UserId");
+
+                    b.ToTable("AuthenticatorSteps", (string)null);
+                });
+
             modelBuilder.Entity("AuthServer.Data.ClientOwner", b =>
                 {
                     b.Property<string>("ClientId")
@@ -801,6 +814,15 @@ namespace AuthServer.Migrations.SqlServer.Migrations
                         .IsRequired();
 
                     b.Navigation("Owner");
+                });
+
+            modelBuilder.Entity("AuthServer.Data.AuthenticatorStep", b =>
+                {
+                    b.HasOne("AuthServer.Data.ApplicationUser", null)
+                        .WithOne()
+                        .HasForeignKey("AuthServer.Data.AuthenticatorStep", "UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("AuthServer.Data.ClientOwner", b =>

@@ -207,6 +207,19 @@ namespace AuthServer.Migrations.Sqlite.Migrations
                     b.ToTable("AuditEvents", (string)null);
                 });
 
+            modelBuilder.Entity("AuthServer.Data.AuthenticatorStep", b =>
+                {
+                    b.Property<string>("UserId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("LastStep")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("UserId");
+
+                    b.ToTable("AuthenticatorSteps", (string)null);
+                });
+
             modelBuilder.Entity("AuthServer.Data.ClientOwner", b =>
                 {
                     b.Property<string>("ClientId")
@@ -777,6 +790,15 @@ namespace AuthServer.Migrations.Sqlite.Migrations
                         .IsRequired();
 
                     b.Navigation("Owner");
+                });
+
+            modelBuilder.Entity("AuthServer.Data.AuthenticatorStep", b =>
+                {
+                    b.HasOne("AuthServer.Data.ApplicationUser", null)
+                        .WithOne()
+                        .HasForeignKey("AuthServer.Data.AuthenticatorStep", "UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("AuthServer.Data.ClientOwner", b =>

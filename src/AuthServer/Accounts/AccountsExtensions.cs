@@ -33,7 +33,8 @@ internal static class AccountsExtensions
             })
             .AddEntityFrameworkStores<AuthDbContext>()
             .AddUserManager<AccountUserManager>()
-            .AddDefaultTokenProviders();
+            .AddDefaultTokenProviders()
+            .AddTokenProvider<OneTimeAuthenticatorCodes>(TokenOptions.DefaultAuthenticatorProvider);
 
         // Options that come from configuration are applied on top of the fixed choices above.
         services.AddOptions<IdentityOptions>().Configure<IOptions<AccountsOptions>>((identity, accounts) =>

@@ -5,7 +5,6 @@ using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
-using OtpNet;
 
 namespace AuthServer.Tests.Accounts;
 
@@ -41,11 +40,17 @@ public sealed class TwoFactorTests
         Assert.Equal(HttpStatusCode.Redirect, (await other.GetPageAsync("/dashboard/keys")).Response.StatusCode);
 
         var (_, page) = await other.GetPageAsync(step.OriginalString);
-        var wrong = await other.SubmitAsync(page, new Dictionary<string, string> { ["Code"] = "000000" == Now(key) ? "111111" : "000000" }, "#code-form");
+        var wrong = await other.SubmitAsync(page, new Dictionary<string, string> { ["Code"] = "000000" == AuthenticatorCodes.Current(key) ? "111111" : "000000" }, "#code-form");
         Assert.Equal(HttpStatusCode.BadRequest, wrong.StatusCode);
         (_, page) = await other.GetPageAsync(step.OriginalString);
-        Assert.Equal("/", TestBrowser.Location(await other.SubmitAsync(page, new Dictionary<string, string> { ["Code"] = Spaced(Now(key)) }, "#code-form")).OriginalString);
+        var code = AuthenticatorCodes.Next(key);
+        Assert.Equal("/", TestBrowser.Location(await other.SubmitAsync(page, new Dictionary<string, string> { ["Code"] = Spaced(code) }, "#code-form")).OriginalString);
         Assert.Equal(HttpStatusCode.OK, (await other.GetPageAsync("/dashboard/keys")).Response.StatusCode);
+
+        // The same code, seen over a shoulder, does not work again (RFC 6238 §5.2).
+        using var onlooker = server.CreateBrowser();
+        var (_, onlookerStep) = await onlooker.GetPageAsync(TestBrowser.Location(await onlooker.SignInAsync(email, OAuthFlow.Password)).OriginalString);
+        Assert.Equal(HttpStatusCode.BadRequest, (await onlooker.SubmitAsync(onlookerStep, new Dictionary<string, string> { ["Code"] = code }, "#code-form")).StatusCode);
 
         // A recovery code, once.
         using var lost = server.CreateBrowser();
@@ -67,6 +72,32 @@ public sealed class TwoFactorTests
     }
 
     [Fact]
+    public async Task OneCodeSentAtOnceFromManyBrowsers_SignsInOnlyOne()
+    {
+        await using var server = new ConfiguredAuthServerFactory(TestDatabase.NewSqlitePath(), new Dictionary<string, string?>
+        {
+            ["Accounts:MaxFailedAccessAttempts"] = "50",
+        });
+        var email = OAuthFlow.NewEmail();
+        using var owner = await OAuthFlow.SignedUpBrowserAsync(server, email);
+        var (key, _) = await EnableAsync(owner);
+
+        var browsers = Enumerable.Range(0, 8).Select(_ => server.CreateBrowser()).ToList();
+        var steps = new List<AngleSharp.Html.Dom.IHtmlDocument>();
+        foreach (var browser in browsers)
+        {
+            steps.Add((await browser.GetPageAsync(TestBrowser.Location(await browser.SignInAsync(email, OAuthFlow.Password)).OriginalString)).Page);
+        }
+
+        var code = AuthenticatorCodes.Next(key);
+        var answers = await Task.WhenAll(browsers.Select((browser, i) =>
+            browser.SubmitAsync(steps[i], new Dictionary<string, string> { ["Code"] = code }, "#code-form")));
+        Assert.Single(answers, answer => answer.StatusCode == HttpStatusCode.Redirect);
+        Assert.Equal(7, answers.Count(answer => answer.StatusCode == HttpStatusCode.BadRequest));
+        browsers.ForEach(browser => browser.Dispose());
+    }
+
+    [Fact]
     public async Task WrongCodes_LockTheAccount_LikeWrongPasswords()
     {
         await using var server = new AuthServerFactory();
@@ -76,7 +107,7 @@ public sealed class TwoFactorTests
 
         using var attacker = server.CreateBrowser();
         var step = TestBrowser.Location(await attacker.SignInAsync(email, OAuthFlow.Password)).OriginalString;
-        var bad = Now(key) == "123456" ? "654321" : "123456";
+        var bad = AuthenticatorCodes.Current(key) == "123456" ? "654321" : "123456";
         for (var i = 0; i < 5; i++)
         {
             var (_, page) = await attacker.GetPageAsync(step);
@@ -84,7 +115,7 @@ public sealed class TwoFactorTests
         }
 
         var (_, last) = await attacker.GetPageAsync(step);
-        var (locked, lockedPage) = await attacker.ParseAsync(await attacker.SubmitAsync(last, new Dictionary<string, string> { ["Code"] = Now(key) }, "#code-form"));
+        var (locked, lockedPage) = await attacker.ParseAsync(await attacker.SubmitAsync(last, new Dictionary<string, string> { ["Code"] = AuthenticatorCodes.Next(key) }, "#code-form"));
         Assert.NotEqual(HttpStatusCode.Redirect, locked.StatusCode);
         Assert.Contains("paused", lockedPage.QuerySelector(".errors, [role=alert]")?.TextContent ?? await locked.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         await using var scope = server.Services.CreateAsyncScope();
@@ -115,7 +146,7 @@ public sealed class TwoFactorTests
             ["Input.Password"] = OAuthFlow.Password,
         }));
         var (_, stepPage) = await browser.GetPageAsync(step.OriginalString);
-        var back = TestBrowser.Location(await browser.SubmitAsync(stepPage, new Dictionary<string, string> { ["Code"] = Now(key) }, "#code-form"));
+        var back = TestBrowser.Location(await browser.SubmitAsync(stepPage, new Dictionary<string, string> { ["Code"] = AuthenticatorCodes.Next(key) }, "#code-form"));
         Assert.StartsWith("/oauth/authorize?", back.OriginalString, StringComparison.Ordinal);
 
         var redirect = await OAuthFlow.AuthorizeAsync(browser, back.OriginalString);
@@ -144,7 +175,7 @@ public sealed class TwoFactorTests
         using var next = server.CreateBrowser();
         var step = TestBrowser.Location(await next.SignInAsync(email, OAuthFlow.Password)).OriginalString;
         var (_, page) = await next.GetPageAsync(step);
-        await next.SubmitAsync(page, new Dictionary<string, string> { ["Code"] = Now(key), ["RememberDevice"] = "true" }, "#code-form");
+        await next.SubmitAsync(page, new Dictionary<string, string> { ["Code"] = AuthenticatorCodes.Next(key), ["RememberDevice"] = "true" }, "#code-form");
         Assert.Equal(HttpStatusCode.OK, (await next.Http.GetAsync("/admin/audit")).StatusCode);
         var (_, security) = await next.GetPageAsync("/account/security");
         await next.SubmitAsync(security, new Dictionary<string, string>(), "#sessions form");
@@ -157,7 +188,7 @@ public sealed class TwoFactorTests
         var (_, page) = await browser.GetPageAsync("/account/authenticator");
         var key = page.QuerySelector("#shared-key")!.TextContent.Replace(" ", "", StringComparison.Ordinal).ToUpperInvariant();
         Assert.Contains("<svg", page.QuerySelector(".qr")!.InnerHtml, StringComparison.Ordinal);
-        var (enabled, done) = await browser.ParseAsync(await browser.SubmitAsync(page, new Dictionary<string, string> { ["Code"] = Now(key) }, "#enable-form"));
+        var (enabled, done) = await browser.ParseAsync(await browser.SubmitAsync(page, new Dictionary<string, string> { ["Code"] = AuthenticatorCodes.Next(key) }, "#enable-form"));
         Assert.Equal(HttpStatusCode.OK, enabled.StatusCode);
         Assert.True(enabled.Headers.CacheControl?.NoStore, "A page with recovery codes must not be stored.");
         return (key, [.. done.QuerySelectorAll("#recovery-codes code").Select(code => code.TextContent)]);
@@ -177,7 +208,6 @@ public sealed class TwoFactorTests
             ?? throw new InvalidOperationException("The home page does not say who is signed in.");
     }
 
-    private static string Now(string key) => new Totp(Base32Encoding.ToBytes(key)).ComputeTotp();
 
     private static string Spaced(string code) => code[..3] + " " + code[3..];
 }
