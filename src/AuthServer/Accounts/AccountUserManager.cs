@@ -24,6 +24,14 @@ internal sealed class AccountUserManager(
 {
     public const int RecoveryCodeCount = 10;
 
+    /// <summary>Turns the authenticator app off: a new key, so that the app's codes stop working, and no recovery codes left.</summary>
+    public async Task TurnOffAuthenticatorAsync(ApplicationUser user)
+    {
+        await SetTwoFactorEnabledAsync(user, false);
+        await ResetAuthenticatorKeyAsync(user);
+        await GenerateNewTwoFactorRecoveryCodesAsync(user, 0);
+    }
+
     public override async Task<IEnumerable<string>?> GenerateNewTwoFactorRecoveryCodesAsync(ApplicationUser user, int number)
     {
         var codes = Enumerable.Range(0, number).Select(_ => CreateTwoFactorRecoveryCode()).ToList();

@@ -7,6 +7,7 @@ using AuthServer.Core;
 using AuthServer.Data;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace AuthServer.Cli;
 
@@ -131,7 +132,39 @@ internal static partial class CommandLine
             return 0;
         });
 
-        return new Command("users", "Manage users.") { create, setTier };
+        var resetEmail = new Option<string>("--email") { Description = "The account's email.", Required = true };
+        var reset = new Command("reset-second-factors",
+            "Turn off a person's authenticator app and remove their passkeys (they lost them), and end their sessions.") { resetEmail };
+        reset.SetAction(async (parsed, cancellationToken) =>
+        {
+            await using var scope = services.CreateAsyncScope();
+            var users = scope.ServiceProvider.GetRequiredService<AccountUserManager>();
+            var user = await users.FindByEmailAsync(parsed.GetValue(resetEmail)!)
+                ?? throw new CommandLineException($"No account with the email '{parsed.GetValue(resetEmail)}'.");
+            var hadAuthenticator = await users.GetTwoFactorEnabledAsync(user);
+            await users.TurnOffAuthenticatorAsync(user);
+            var passkeys = await users.GetPasskeysAsync(user);
+            foreach (var passkey in passkeys)
+            {
+                Check(await users.RemovePasskeyAsync(user, passkey.CredentialId));
+            }
+
+            // Every session and remembered browser ends: whoever holds the lost device is signed out too.
+            Check(await users.UpdateSecurityStampAsync(user));
+            await scope.ServiceProvider.GetRequiredService<Audit.AuditLog>().WriteAsync("cli", "account.second_factors_reset", user.Id, user.Id,
+                new { authenticator = hadAuthenticator, passkeys = passkeys.Count }, cancellationToken);
+            if (user.Email is { } address && scope.ServiceProvider.GetRequiredService<IOptions<OAuth.OAuthOptions>>().Value.Issuer is { } issuer)
+            {
+                await scope.ServiceProvider.GetRequiredService<AccountEmails>().NoticeAsync(address, "The second factors of your account were removed",
+                    "An administrator turned off the authenticator app and removed the passkeys of your account, and signed out every session.",
+                    new Uri(issuer, Routes.Security.TrimStart('/')), cancellationToken);
+            }
+
+            Console.WriteLine(JsonSerializer.Serialize(new SecondFactorsReset(user.Id, user.Email!, hadAuthenticator, passkeys.Count), Json));
+            return 0;
+        });
+
+        return new Command("users", "Manage users.") { create, setTier, reset };
     }
 
     private static Command ClientsCommand(IServiceProvider services)
@@ -278,6 +311,12 @@ internal static partial class CommandLine
         [property: JsonPropertyName("id")] string Id,
         [property: JsonPropertyName("tier")] string Tier,
         [property: JsonPropertyName("requests_per_minute")] int? RequestsPerMinute);
+
+    private sealed record SecondFactorsReset(
+        [property: JsonPropertyName("id")] string Id,
+        [property: JsonPropertyName("email")] string Email,
+        [property: JsonPropertyName("authenticator_was_on")] bool AuthenticatorWasOn,
+        [property: JsonPropertyName("passkeys_removed")] int PasskeysRemoved);
 
     private sealed record CreatedClient(
         [property: JsonPropertyName("client_id")] string ClientId,

@@ -98,6 +98,40 @@ public sealed class TwoFactorTests
     }
 
     [Fact]
+    public async Task LostSecondFactors_AreTurnedOffFromTheCli_EndingEverySession()
+    {
+        var path = TestDatabase.NewSqlitePath();
+        await using var server = new ConfiguredAuthServerFactory(path, new Dictionary<string, string?>
+        {
+            ["Accounts:SessionCheckInterval"] = "00:00:00",
+        });
+        var email = OAuthFlow.NewEmail();
+        using var browser = await OAuthFlow.SignedUpBrowserAsync(server, email);
+        await EnableAsync(browser);
+        using var authenticator = new SoftwareAuthenticator("https://localhost");
+        Assert.Equal(HttpStatusCode.Redirect, (await PasskeyTests.AddAsync(browser, authenticator, "Lost phone")).StatusCode);
+
+        var result = await CliRunner.RunAsync(path, new Dictionary<string, string> { ["OAuth__Issuer"] = "https://auth.test/" },
+            "users", "reset-second-factors", "--email", email);
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        var output = System.Text.Json.JsonDocument.Parse(result.Stdout).RootElement;
+        Assert.True(output.GetProperty("authenticator_was_on").GetBoolean());
+        Assert.Equal(1, output.GetProperty("passkeys_removed").GetInt32());
+
+        // The session ends; the password alone signs in again; the passkey no longer does; the person is told.
+        Assert.Equal(HttpStatusCode.Redirect, (await browser.GetPageAsync("/dashboard/keys")).Response.StatusCode);
+        using var again = server.CreateBrowser();
+        Assert.Equal("/", TestBrowser.Location(await again.SignInAsync(email, OAuthFlow.Password)).OriginalString);
+        using var holder = server.CreateBrowser();
+        Assert.Equal(HttpStatusCode.BadRequest, (await PasskeyTests.SignInAsync(holder, authenticator)).StatusCode);
+        var notice = await server.Mailbox.WaitForAsync(email, subject: "The second factors of your account were removed");
+        Assert.Equal(new Uri("https://auth.test/account/security"), Mailboxes.LinkTo(notice, "/account/security"));
+
+        var unknown = await CliRunner.RunAsync(path, "users", "reset-second-factors", "--email", "nobody@example.com");
+        Assert.StartsWith("error: No account", unknown.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task WrongCodes_LockTheAccount_LikeWrongPasswords()
     {
         await using var server = new AuthServerFactory();

@@ -21,7 +21,7 @@ namespace AuthServer.Pages.Account;
 /// </summary>
 [Authorize]
 internal sealed class AuthenticatorModel(
-    UserManager<ApplicationUser> users,
+    AccountUserManager users,
     SignInManager<ApplicationUser> signIn,
     AccountEmails emails,
     AuditLog audit,
@@ -91,9 +91,7 @@ internal sealed class AuthenticatorModel(
         }
 
         // A new key, so that the app's codes no longer work, and no recovery codes or remembered browsers left.
-        await users.SetTwoFactorEnabledAsync(user, false);
-        await users.ResetAuthenticatorKeyAsync(user);
-        await users.GenerateNewTwoFactorRecoveryCodesAsync(user, 0);
+        await users.TurnOffAuthenticatorAsync(user);
         await signIn.ForgetTwoFactorClientAsync();
         await signIn.RefreshSignInAsync(user);
         await ChangedAsync(user, "account.two_factor_disabled", "A second factor was removed from your account",
