@@ -26,6 +26,12 @@ public sealed class OutboxMessage
     /// <summary>Milliseconds since the Unix epoch when it was handed to the mail server; null while it waits.</summary>
     public long? SentAt { get; set; }
 
+    /// <summary>
+    /// Milliseconds since the Unix epoch when the sender stopped trying: the mail server refused the message for good
+    /// (a 5xx answer), or it failed for longer than <c>Email:GiveUpAfter</c>. Null while it waits or once sent.
+    /// </summary>
+    public long? GaveUpAt { get; set; }
+
     /// <summary>Why the last attempt failed (the mail server's answer), for the operator.</summary>
     public string? LastError { get; set; }
 }

@@ -300,6 +300,9 @@ namespace AuthServer.Migrations.PostgreSql.Migrations
                     b.Property<DateTimeOffset>("CreatedAt")
                         .HasColumnType("timestamp with time zone");
 
+                    b.Property<long?>("GaveUpAt")
+                        .HasColumnType("bigint");
+
                     b.Property<string>("HtmlBody")
                         .HasColumnType("text");
 

@@ -301,6 +301,9 @@ namespace AuthServer.Migrations.SqlServer.Migrations
                     b.Property<DateTimeOffset>("CreatedAt")
                         .HasColumnType("datetimeoffset");
 
+                    b.Property<long?>("GaveUpAt")
+                        .HasColumnType("bigint");
+
                     b.Property<string>("HtmlBody")
                         .HasColumnType("nvarchar(max)");
 

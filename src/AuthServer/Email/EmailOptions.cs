@@ -25,6 +25,9 @@ public sealed class EmailOptions
     [Range(typeof(TimeSpan), "00:00:00.010", "01:00:00")]
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>How long a message that keeps failing is retried before the sender gives up on it (logged as an error).</summary>
+    public TimeSpan GiveUpAfter { get; set; } = TimeSpan.FromDays(3);
+
     internal bool UsesSmtp => !string.IsNullOrWhiteSpace(Smtp.Host);
 }
 

@@ -10,7 +10,9 @@ namespace AuthServer.Email;
 /// <summary>
 /// Sends the outbox: every <see cref="EmailOptions.PollInterval"/> (at once when this node wrote a message) it takes
 /// the messages due, oldest first, and hands each to the transport. A failure is written on the message and retried
-/// after <see cref="EmailOptions.RetryDelay"/>, doubling, up to an hour; nothing is dropped. Nodes sharing a database
+/// after <see cref="EmailOptions.RetryDelay"/>, doubling, up to an hour, for <see cref="EmailOptions.GiveUpAfter"/>;
+/// a message the mail server refuses for good (a 5xx answer to its sender, recipient or content) is not retried. Either
+/// way the message stays in the outbox with the reason, and an error is logged. Nodes sharing a database
 /// send one at a time (a lease). A message is marked sent right after the mail server took it, so a node killed in
 /// between sends it again: at least once, never lost.
 /// </summary>
@@ -48,14 +50,14 @@ internal sealed partial class EmailSender(
         await using var scope = scopes.CreateAsyncScope();
         var context = scope.ServiceProvider.GetRequiredService<AuthDbContext>();
         var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
-        if (!await context.OutboxMessages.AnyAsync(message => message.SentAt == null && message.NextAttemptAt <= now, cancellationToken)
+        if (!await context.OutboxMessages.AnyAsync(message => message.SentAt == null && message.GaveUpAt == null && message.NextAttemptAt <= now, cancellationToken)
             || !await leases.TryAcquireAsync(LeaseName, Lease, cancellationToken))
         {
             return 0;
         }
 
         var due = await context.OutboxMessages
-            .Where(message => message.SentAt == null && message.NextAttemptAt <= now)
+            .Where(message => message.SentAt == null && message.GaveUpAt == null && message.NextAttemptAt <= now)
             .OrderBy(message => message.Id)
             .Take(BatchSize)
             .ToListAsync(cancellationToken);
@@ -78,10 +80,18 @@ internal sealed partial class EmailSender(
             catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
                 message.Attempts++;
-                var delay = TimeSpan.FromTicks(Math.Min(MaxRetryDelay.Ticks, options.Value.RetryDelay.Ticks * (1L << Math.Min(message.Attempts - 1, 20))));
-                message.NextAttemptAt = clock.GetUtcNow().Add(delay).ToUnixTimeMilliseconds();
                 message.LastError = exception.Message.Length > 1000 ? exception.Message[..1000] : exception.Message;
-                LogFailed(logger, message.Id, message.Attempts, delay, exception.Message);
+                if (IsPermanent(exception) || clock.GetUtcNow() - message.CreatedAt >= options.Value.GiveUpAfter)
+                {
+                    message.GaveUpAt = clock.GetUtcNow().ToUnixTimeMilliseconds();
+                    LogGaveUp(logger, message.Id, message.Attempts, exception.Message);
+                }
+                else
+                {
+                    var delay = TimeSpan.FromTicks(Math.Min(MaxRetryDelay.Ticks, options.Value.RetryDelay.Ticks * (1L << Math.Min(message.Attempts - 1, 20))));
+                    message.NextAttemptAt = clock.GetUtcNow().Add(delay).ToUnixTimeMilliseconds();
+                    LogFailed(logger, message.Id, message.Attempts, delay, exception.Message);
+                }
             }
 
             // Each message's outcome is written before the next is tried.
@@ -132,6 +142,14 @@ internal sealed partial class EmailSender(
         mime.To.Add(MailboxAddress.Parse(message.To));
         return mime;
     }
+
+    /// <summary>A 5xx answer to the message's sender, recipient or content: sending it again would get the same.</summary>
+    private static bool IsPermanent(Exception exception) =>
+        exception is MailKit.Net.Smtp.SmtpCommandException { ErrorCode: not MailKit.Net.Smtp.SmtpErrorCode.UnexpectedStatusCode } refused
+        && (int)refused.StatusCode >= 500;
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Email {Id} was not sent and will not be retried (attempt {Attempts}): {Reason}")]
+    private static partial void LogGaveUp(ILogger logger, long id, int attempts, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Email {Id} could not be sent (attempt {Attempts}); retried in {Delay}: {Reason}")]
     private static partial void LogFailed(ILogger logger, long id, int attempts, TimeSpan delay, string reason);

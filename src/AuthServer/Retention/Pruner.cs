@@ -15,10 +15,11 @@ public sealed record PruneResult(
     [property: JsonPropertyName("authorizations")] long Authorizations,
     [property: JsonPropertyName("usage")] long Usage,
     [property: JsonPropertyName("audit")] long Audit,
-    [property: JsonPropertyName("keys")] long Keys)
+    [property: JsonPropertyName("keys")] long Keys,
+    [property: JsonPropertyName("emails")] long Emails)
 {
     [JsonIgnore]
-    public long Total => Tokens + Authorizations + Usage + Audit + Keys;
+    public long Total => Tokens + Authorizations + Usage + Audit + Keys + Emails;
 }
 
 /// <summary>
@@ -27,7 +28,8 @@ public sealed record PruneResult(
 /// tokens expired, revoked or orphaned (their grant revoked) for longer than <see cref="RetentionOptions.Tokens"/>,
 /// and redeemed ones once they have expired too (until then a replayed refresh token is still recognized and revokes
 /// its family); authorizations revoked, or ad hoc with no token left, for as long; usage rows and audit events past
-/// their retention; and signing or encryption keys that left the JWKS (<see cref="ServerKeyLifecycle"/>).
+/// their retention; signing or encryption keys that left the JWKS (<see cref="ServerKeyLifecycle"/>); and emails
+/// sent or given up longer than <see cref="RetentionOptions.Email"/> ago.
 /// </summary>
 internal sealed class Pruner(AuthDbContext context, IOptions<RetentionOptions> options, ServerKeyStore keys, TimeProvider clock)
 {
@@ -41,7 +43,11 @@ internal sealed class Pruner(AuthDbContext context, IOptions<RetentionOptions> o
         var usage = await PruneUsageAsync((now - settings.Usage).ToUnixTimeSeconds() / 60, cancellationToken);
         var audit = await PruneAuditAsync(now - settings.Audit, cancellationToken);
         var removedKeys = await keys.DeleteRemovedAsync(cancellationToken);
-        return new PruneResult(tokens, authorizations, usage, audit, removedKeys);
+        var emailsBefore = (now - settings.Email).ToUnixTimeMilliseconds();
+        var emails = await DeleteInBatchesAsync(
+            context.OutboxMessages, message => message.SentAt < emailsBefore || message.GaveUpAt < emailsBefore,
+            message => message.Id, batch => message => batch.Contains(message.Id), cancellationToken);
+        return new PruneResult(tokens, authorizations, usage, audit, removedKeys, emails);
     }
 
     private async Task<(long Tokens, long Authorizations)> PruneTokensAsync(DateTime now, DateTime threshold, CancellationToken cancellationToken)

@@ -26,6 +26,7 @@ internal sealed class PruningService(
         metrics.Pruned("usage", result.Usage);
         metrics.Pruned("audit", result.Audit);
         metrics.Pruned("keys", result.Keys);
+        metrics.Pruned("emails", result.Emails);
         return result;
     }
 

@@ -14,6 +14,9 @@ public sealed class RetentionOptions
     /// <summary>How long audit events are kept.</summary>
     public TimeSpan Audit { get; set; } = TimeSpan.FromDays(400);
 
+    /// <summary>How long emails are kept in the outbox once sent or given up (their links are short-lived anyway).</summary>
+    public TimeSpan Email { get; set; } = TimeSpan.FromDays(7);
+
     /// <summary>How often the pruner runs; one node at a time when several share the database.</summary>
     public TimeSpan Interval { get; set; } = TimeSpan.FromHours(1);
 

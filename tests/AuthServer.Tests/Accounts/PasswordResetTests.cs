@@ -162,6 +162,31 @@ public sealed class PasswordResetTests(SmtpServer smtp) : IClassFixture<SmtpServ
     }
 
     [Fact]
+    public async Task AMessageTheMailServerRefusesForGood_IsNotRetried_AndKeepsTheReason()
+    {
+        Assert.SkipWhen(smtp.SkipReason is not null, smtp.SkipReason ?? "");
+        await using var server = Server();
+        using var browser = server.CreateBrowser();
+        var address = $"nobody-{Guid.NewGuid():N}@{SmtpServer.RefusedDomain}";
+        Assert.Equal(HttpStatusCode.OK, (await AskAsync(browser, address)).Response.StatusCode);
+
+        OutboxMessage? refused = null;
+        await Poll.UntilAsync(TimeSpan.FromSeconds(20), async () =>
+        {
+            await using var scope = server.Services.CreateAsyncScope();
+            refused = await scope.ServiceProvider.GetRequiredService<AuthDbContext>().OutboxMessages.SingleOrDefaultAsync(message => message.To == address);
+            return refused?.GaveUpAt is not null;
+        }, "the message given up");
+        Assert.Null(refused!.SentAt);
+        Assert.Contains("No such mailbox", refused.LastError, StringComparison.Ordinal);
+
+        // Retries come every 200 ms here: none does.
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        await using var later = server.Services.CreateAsyncScope();
+        Assert.Equal(1, (await later.ServiceProvider.GetRequiredService<AuthDbContext>().OutboxMessages.SingleAsync(message => message.To == address)).Attempts);
+    }
+
+    [Fact]
     public async Task WithoutAnSmtpHost_MessagesAreWrittenAsEmlFiles()
     {
         var folder = Path.Combine(Path.GetTempPath(), $"authserver-eml-{Guid.NewGuid():N}");

@@ -8,13 +8,29 @@ namespace AuthServer.Tests.Infrastructure;
 
 /// <summary>
 /// A real SMTP server (Debian's <c>python3-aiosmtpd</c>) on a loopback port, keeping what it receives in a Maildir that
-/// the tests read. It can be stopped and started again on the same port, as a mail server that goes away. Where the
+/// the tests read. It can be stopped and started again on the same port, as a mail server that goes away, and it
+/// refuses for good (550) every recipient at <see cref="RefusedDomain"/>. Where the
 /// package is missing the tests skip with the reason, unless <c>AUTHSERVER_REQUIRE</c> names smtp (CI sets it).
 /// </summary>
 public sealed class SmtpServer : IAsyncLifetime, IMailbox
 {
     // Debian's interpreter, where python3-aiosmtpd installs (a python3 earlier on PATH may be another one).
     private const string Python = "/usr/bin/python3";
+
+    /// <summary>Recipients at this domain get "550 No such mailbox", as from a real server that knows them not.</summary>
+    public const string RefusedDomain = "refused.example";
+
+    // aiosmtpd's Maildir handler, refusing one domain's recipients.
+    private const string HandlerModule = $$"""
+        from aiosmtpd.handlers import Mailbox
+
+        class RefusingMailbox(Mailbox):
+            async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+                if address.lower().endswith('@{{RefusedDomain}}'):
+                    return '550 5.1.1 No such mailbox here'
+                envelope.rcpt_tos.append(address)
+                return '250 OK'
+        """;
 
     private Process? _process;
     private string _maildir = "";
@@ -49,6 +65,8 @@ public sealed class SmtpServer : IAsyncLifetime, IMailbox
 
         Port = ServerProcess.FreePort();
         _maildir = Path.Combine(Path.GetTempPath(), $"authserver-mail-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(_maildir + "-handler");
+        await File.WriteAllTextAsync(Path.Combine(_maildir + "-handler", "authserver_test_smtp.py"), HandlerModule);
         await StartAsync();
     }
 
@@ -56,7 +74,8 @@ public sealed class SmtpServer : IAsyncLifetime, IMailbox
     public async Task StartAsync()
     {
         var start = new ProcessStartInfo(Python) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in (string[])["-m", "aiosmtpd", "-n", "-l", $"127.0.0.1:{Port}", "-c", "aiosmtpd.handlers.Mailbox", _maildir])
+        start.Environment["PYTHONPATH"] = _maildir + "-handler";
+        foreach (var argument in (string[])["-m", "aiosmtpd", "-n", "-l", $"127.0.0.1:{Port}", "-c", "authserver_test_smtp.RefusingMailbox", _maildir])
         {
             start.ArgumentList.Add(argument);
         }
@@ -95,9 +114,12 @@ public sealed class SmtpServer : IAsyncLifetime, IMailbox
     public async ValueTask DisposeAsync()
     {
         await StopAsync();
-        if (_maildir.Length > 0 && Directory.Exists(_maildir))
+        foreach (var folder in (string[])[_maildir, _maildir + "-handler"])
         {
-            Directory.Delete(_maildir, recursive: true);
+            if (_maildir.Length > 0 && Directory.Exists(folder))
+            {
+                Directory.Delete(folder, recursive: true);
+            }
         }
     }
 

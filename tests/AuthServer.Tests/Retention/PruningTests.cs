@@ -58,6 +58,14 @@ public sealed class PruningTests
             await context.SaveChangesAsync();
 
             context.AuditEvents.Add(new AuditEvent { At = DateTimeOffset.UtcNow, Actor = "system", Action = "test.today" });
+
+            // Emails sent or given up ten days ago go; one sent today and one still waiting stay.
+            var tenDaysAgo = DateTimeOffset.UtcNow.AddDays(-10).ToUnixTimeMilliseconds();
+            context.OutboxMessages.AddRange(
+                Email("sent-long-ago", sentAt: tenDaysAgo, gaveUpAt: null, nextAttemptAt: tenDaysAgo),
+                Email("given-up-long-ago", sentAt: null, gaveUpAt: tenDaysAgo, nextAttemptAt: tenDaysAgo),
+                Email("sent-today", sentAt: DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), gaveUpAt: null, nextAttemptAt: tenDaysAgo),
+                Email("waiting", sentAt: null, gaveUpAt: null, nextAttemptAt: DateTimeOffset.UtcNow.AddDays(1).ToUnixTimeMilliseconds()));
             await context.SaveChangesAsync();
         }
 
@@ -69,6 +77,7 @@ public sealed class PruningTests
         Assert.Equal(1, counts.RootElement.GetProperty("usage").GetInt64());
         Assert.Equal(1, counts.RootElement.GetProperty("audit").GetInt64());
         Assert.Equal(0, counts.RootElement.GetProperty("keys").GetInt64());
+        Assert.Equal(2, counts.RootElement.GetProperty("emails").GetInt64());
 
         await using (var scope = factory.Services.CreateAsyncScope())
         {
@@ -80,6 +89,11 @@ public sealed class PruningTests
             Assert.Equal(["key:today"], await context.UsageRecords.Select(usage => usage.Credential).ToListAsync());
             Assert.DoesNotContain("test.old", await context.AuditEvents.Select(audit => audit.Action).ToListAsync());
             Assert.Contains("test.today", await context.AuditEvents.Select(audit => audit.Action).ToListAsync());
+            var subjects = await context.OutboxMessages.Select(message => message.Subject).ToListAsync();
+            Assert.Contains("sent-today", subjects);
+            Assert.Contains("waiting", subjects);
+            Assert.DoesNotContain("sent-long-ago", subjects);
+            Assert.DoesNotContain("given-up-long-ago", subjects);
         }
 
         // The person's own tokens are untouched: the access token works and the refresh token redeems.
@@ -222,4 +236,15 @@ public sealed class PruningTests
             CreationDate = created,
             ExpirationDate = expires,
         };
+
+    private static OutboxMessage Email(string subject, long? sentAt, long? gaveUpAt, long nextAttemptAt) => new()
+    {
+        To = "someone@example.com",
+        Subject = subject,
+        TextBody = "-",
+        CreatedAt = DateTimeOffset.UtcNow.AddDays(-10),
+        SentAt = sentAt,
+        GaveUpAt = gaveUpAt,
+        NextAttemptAt = nextAttemptAt,
+    };
 }
