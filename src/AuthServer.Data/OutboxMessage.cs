@@ -28,7 +28,8 @@ public sealed class OutboxMessage
 
     /// <summary>
     /// Milliseconds since the Unix epoch when the sender stopped trying: the mail server refused the message for good
-    /// (a 5xx answer), or it failed for longer than <c>Email:GiveUpAfter</c>. Null while it waits or once sent.
+    /// (a 5xx answer to its recipient or content), or it failed for longer than <c>Email:GiveUpAfter</c>. Null while
+    /// it waits or once sent.
     /// </summary>
     public long? GaveUpAt { get; set; }
 

@@ -138,8 +138,12 @@ internal sealed class Passkeys(
             return false;
         }
 
-        // Keeps the authenticator's new signature counter and backup state.
-        await users.AddOrUpdatePasskeyAsync(result.User, result.Passkey);
+        // Keeps the authenticator's new signature counter and backup state; as Identity does, no sign-in without it.
+        if (!(await users.AddOrUpdatePasskeyAsync(result.User, result.Passkey)).Succeeded)
+        {
+            return false;
+        }
+
         await signIn.SignInWithClaimsAsync(result.User, isPersistent: false, [new Claim(TwoFactorSignIn.AmrClaim, TwoFactorSignIn.MultiFactor)]);
         return true;
     }
@@ -148,7 +152,7 @@ internal sealed class Passkeys(
         user.Email is { } email ? emails.NoticeAsync(email, subject, what, securityPage, cancellationToken) : Task.CompletedTask;
 
     private static string CleanName(string? name) =>
-        string.IsNullOrWhiteSpace(name) ? "Passkey" : name.Trim()[..Math.Min(name.Trim().Length, NameMaxLength)];
+        name?.Trim() is { Length: > 0 } trimmed ? trimmed[..Math.Min(trimmed.Length, NameMaxLength)] : "Passkey";
 
     private static byte[]? Decode(string? id)
     {

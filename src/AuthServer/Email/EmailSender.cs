@@ -11,7 +11,7 @@ namespace AuthServer.Email;
 /// Sends the outbox: every <see cref="EmailOptions.PollInterval"/> (at once when this node wrote a message) it takes
 /// the messages due, oldest first, and hands each to the transport. A failure is written on the message and retried
 /// after <see cref="EmailOptions.RetryDelay"/>, doubling, up to an hour, for <see cref="EmailOptions.GiveUpAfter"/>;
-/// a message the mail server refuses for good (a 5xx answer to its sender, recipient or content) is not retried. Either
+/// a message the mail server refuses for good (a 5xx answer to its recipient or content) is not retried. Either
 /// way the message stays in the outbox with the reason, and an error is logged. Nodes sharing a database
 /// send one at a time (a lease). A message is marked sent right after the mail server took it, so a node killed in
 /// between sends it again: at least once, never lost.
@@ -143,9 +143,15 @@ internal sealed partial class EmailSender(
         return mime;
     }
 
-    /// <summary>A 5xx answer to the message's sender, recipient or content: sending it again would get the same.</summary>
+    /// <summary>
+    /// A 5xx answer to the message's recipient or content: sending it again would get the same. A refused sender or
+    /// login is the server's configuration, which the operator mends, so those are retried.
+    /// </summary>
     private static bool IsPermanent(Exception exception) =>
-        exception is MailKit.Net.Smtp.SmtpCommandException { ErrorCode: not MailKit.Net.Smtp.SmtpErrorCode.UnexpectedStatusCode } refused
+        exception is MailKit.Net.Smtp.SmtpCommandException
+        {
+            ErrorCode: MailKit.Net.Smtp.SmtpErrorCode.RecipientNotAccepted or MailKit.Net.Smtp.SmtpErrorCode.MessageNotAccepted,
+        } refused
         && (int)refused.StatusCode >= 500;
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Email {Id} was not sent and will not be retried (attempt {Attempts}): {Reason}")]
