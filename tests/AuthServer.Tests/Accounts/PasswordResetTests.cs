@@ -1,6 +1,9 @@
 using System.Net;
 using AuthServer.Data;
 using AuthServer.Tests.Infrastructure;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -60,6 +63,40 @@ public sealed class PasswordResetTests(SmtpServer smtp) : IClassFixture<SmtpServ
         await using var scope = server.Services.CreateAsyncScope();
         Assert.True(await scope.ServiceProvider.GetRequiredService<AuthDbContext>().AuditEvents
             .AnyAsync(audit => audit.Action == "account.password_reset" && audit.Target != null));
+    }
+
+    [Fact]
+    public async Task ExpiredLinks_ResetAndConfirmation_AreRefused()
+    {
+        Assert.SkipWhen(smtp.SkipReason is not null, smtp.SkipReason ?? "");
+        await using var server = Server();
+
+        // Links that live a second (the setting's floor is five minutes, so the option is set under it here).
+        await using var shortLived = server.WithWebHostBuilder(builder => builder.ConfigureTestServices(services =>
+            services.PostConfigure<DataProtectionTokenProviderOptions>(options => options.TokenLifespan = TimeSpan.FromSeconds(1))));
+        using var browser = new TestBrowser(shortLived.CreateClient(new WebApplicationFactoryClientOptions
+        {
+            AllowAutoRedirect = false,
+            BaseAddress = new Uri("https://localhost"),
+        }));
+        var email = OAuthFlow.NewEmail();
+        await browser.RegisterAsync(email, OAuthFlow.Password);
+        var confirm = Mailboxes.LinkTo(await smtp.WaitForAsync(email, subject: OAuthFlow.ConfirmationSubject), "/account/confirm-email");
+        await AskAsync(browser, email);
+        var reset = Mailboxes.LinkTo(await smtp.WaitForAsync(email, subject: "Reset your password"), "/account/reset-password");
+
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        foreach (var link in new[] { confirm, reset })
+        {
+            var (response, page) = await browser.GetPageAsync(link.PathAndQuery);
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            Assert.NotNull(page.QuerySelector("[role=alert]"));
+        }
+
+        await using var scope = shortLived.Services.CreateAsyncScope();
+        var user = await scope.ServiceProvider.GetRequiredService<AuthDbContext>().Users.SingleAsync(user => user.Email == email);
+        Assert.False(user.EmailConfirmed);
+        Assert.Equal(HttpStatusCode.Redirect, (await browser.SignInAsync(email, OAuthFlow.Password)).StatusCode);
     }
 
     [Fact]
