@@ -1,14 +1,16 @@
 using System.Security.Cryptography;
 using System.Text;
 using AuthServer.Data;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Options;
 
 namespace AuthServer.Accounts;
 
 /// <summary>
-/// Identity's user manager, keeping recovery codes as SHA-256 hashes (Identity's store keeps them as written). A code
-/// is ten random characters (about 47 bits), so a fast hash is enough; the codes are shown once, when made.
+/// Identity's user manager, keeping recovery codes as SHA-256 hashes (Identity's store keeps them as written; a code
+/// is ten random characters, about 47 bits, so a fast hash is enough; the codes are shown once, when made), and the
+/// authenticator key encrypted with the Data Protection key ring (it cannot be hashed: codes are computed from it).
 /// </summary>
 internal sealed class AccountUserManager(
     IUserStore<ApplicationUser> store,
@@ -19,10 +21,40 @@ internal sealed class AccountUserManager(
     ILookupNormalizer keyNormalizer,
     IdentityErrorDescriber errors,
     IServiceProvider services,
-    ILogger<UserManager<ApplicationUser>> logger)
+    ILogger<UserManager<ApplicationUser>> logger,
+    IDataProtectionProvider protection)
     : AspNetUserManager<ApplicationUser>(store, options, passwordHasher, userValidators, passwordValidators, keyNormalizer, errors, services, logger)
 {
     public const int RecoveryCodeCount = 10;
+
+    private readonly IDataProtector _authenticatorKeys = protection.CreateProtector("AuthServer.Accounts.AuthenticatorKey");
+
+    public override async Task<string?> GetAuthenticatorKeyAsync(ApplicationUser user)
+    {
+        var stored = await base.GetAuthenticatorKeyAsync(user);
+        if (string.IsNullOrEmpty(stored))
+        {
+            return stored;
+        }
+
+        try
+        {
+            return _authenticatorKeys.Unprotect(stored);
+        }
+        catch (Exception exception) when (exception is CryptographicException or FormatException)
+        {
+            // A key stored before keys were encrypted; it is encrypted when the app is set up again.
+            return stored;
+        }
+    }
+
+    /// <summary>A new key, encrypted, and a new security stamp, as Identity's own reset does.</summary>
+    public override async Task<IdentityResult> ResetAuthenticatorKeyAsync(ApplicationUser user)
+    {
+        await ((IUserAuthenticatorKeyStore<ApplicationUser>)Store).SetAuthenticatorKeyAsync(
+            user, _authenticatorKeys.Protect(GenerateNewAuthenticatorKey()), CancellationToken);
+        return await UpdateSecurityStampAsync(user);
+    }
 
     /// <summary>Turns the authenticator app off: a new key, so that the app's codes stop working, and no recovery codes left.</summary>
     public async Task TurnOffAuthenticatorAsync(ApplicationUser user)

@@ -31,6 +31,11 @@ public sealed class TwoFactorTests
             var stored = await scope.ServiceProvider.GetRequiredService<AuthDbContext>().UserTokens
                 .Where(token => token.Name == "RecoveryCodes").Select(token => token.Value).SingleAsync();
             Assert.All(codes, code => Assert.DoesNotContain(code, stored!, StringComparison.OrdinalIgnoreCase));
+
+            // The authenticator key is kept encrypted, never as the app was given it.
+            var storedKey = await scope.ServiceProvider.GetRequiredService<AuthDbContext>().UserTokens
+                .Where(token => token.Name == "AuthenticatorKey").Select(token => token.Value).SingleAsync();
+            Assert.DoesNotContain(key, storedKey!, StringComparison.OrdinalIgnoreCase);
         }
 
         // The password alone leads to the second step, not into the account.
@@ -129,6 +134,27 @@ public sealed class TwoFactorTests
 
         var unknown = await CliRunner.RunAsync(path, "users", "reset-second-factors", "--email", "nobody@example.com");
         Assert.StartsWith("error: No account", unknown.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AKeyStoredBeforeKeysWereEncrypted_StillGivesWorkingCodes()
+    {
+        await using var server = new AuthServerFactory();
+        var email = OAuthFlow.NewEmail();
+        (await OAuthFlow.SignedUpBrowserAsync(server, email)).Dispose();
+        const string plainKey = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+        await using (var scope = server.Services.CreateAsyncScope())
+        {
+            var users = scope.ServiceProvider.GetRequiredService<UserManager<ApplicationUser>>();
+            var user = (await users.FindByEmailAsync(email))!;
+            await ((IUserAuthenticatorKeyStore<ApplicationUser>)scope.ServiceProvider.GetRequiredService<IUserStore<ApplicationUser>>())
+                .SetAuthenticatorKeyAsync(user, plainKey, CancellationToken.None);
+            await users.SetTwoFactorEnabledAsync(user, true);
+        }
+
+        using var browser = server.CreateBrowser();
+        var (_, step) = await browser.GetPageAsync(TestBrowser.Location(await browser.SignInAsync(email, OAuthFlow.Password)).OriginalString);
+        Assert.Equal("/", TestBrowser.Location(await browser.SubmitAsync(step, new Dictionary<string, string> { ["Code"] = AuthenticatorCodes.Next(plainKey) }, "#code-form")).OriginalString);
     }
 
     [Fact]
