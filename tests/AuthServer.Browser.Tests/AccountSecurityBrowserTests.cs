@@ -5,8 +5,9 @@ namespace AuthServer.Browser.Tests;
 
 /// <summary>
 /// The account's second factor in Chromium: sign up and confirm from the email (inside <see cref="Pages.SignUpAsync"/>),
-/// turn the authenticator on with a code computed here, then sign in again through the second step, once with a code
-/// and once with a recovery code.
+/// turn the authenticator on with a code computed here, then sign in again through the second step, with a code, with a
+/// recovery code, and from an app's authorization request; a passkey from Chromium's virtual authenticator; a
+/// forgotten password reset from the email.
 /// </summary>
 public sealed class AccountSecurityBrowserTests(BrowserFixture fixture) : IClassFixture<BrowserFixture>
 {
@@ -49,6 +50,27 @@ public sealed class AccountSecurityBrowserTests(BrowserFixture fixture) : IClass
         await lost.FillAsync("#RecoveryCode", codes[0]);
         await lost.ClickAsync("#recovery-form button");
         await lost.WaitForSelectorAsync($"text=You are signed in as {email}");
+
+        // An app's authorization request: password, code, consent, and back at the app's redirect URI with a code.
+        var redirect = new Uri(fixture.BaseAddress, "callback").ToString();
+        await page.GotoAsync("/dashboard/apps");
+        await page.FillAsync("#Form_Name", "Second Step App");
+        await page.FillAsync("#Form_RedirectUris", redirect);
+        await page.ClickAsync("text=Register app");
+        var clientId = (await page.TextContentAsync("#client-id"))!.Trim();
+        await using var fourth = await fixture.Browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = fixture.BaseAddress.ToString() });
+        var app = await fourth.NewPageAsync();
+        await app.GotoAsync(OAuthFlow.AuthorizeUrl(clientId, redirect, "openid read", Pkce.Create(), state: "second-step"));
+        await app.FillAsync("#Input_Email", email);
+        await app.FillAsync("#Input_Password", Password);
+        await app.ClickAsync("main form:not(#passkey-form) button[type=submit]");
+        await app.FillAsync("#Code", AuthenticatorCodes.Next(key));
+        await app.ClickAsync("#code-form button");
+        await app.ClickAsync("button[name='submit.Accept']");
+        await app.WaitForURLAsync(url => url.StartsWith(redirect, StringComparison.Ordinal), Pages.AtCommit);
+        var answer = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(new Uri(app.Url).Query);
+        Assert.Equal("second-step", answer["state"].ToString());
+        Assert.False(string.IsNullOrEmpty(answer["code"].ToString()));
     }
 
     [Fact]
