@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using AuthServer.Audit;
 using AuthServer.Data;
+using AuthServer.RateLimiting;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.WebUtilities;
 
@@ -16,9 +17,12 @@ internal sealed record PasskeySummary(string Id, string Name, DateTimeOffset Cre
 /// held on a device, unlocked by the device's screen lock or biometrics.
 /// </summary>
 internal sealed class Passkeys(
-    UserManager<ApplicationUser> users, SignInManager<ApplicationUser> signIn, AccountEmails emails, AuditLog audit)
+    UserManager<ApplicationUser> users, SignInManager<ApplicationUser> signIn, AccountEmails emails, AuditLog audit, FailureLimits failures)
 {
     public const int NameMaxLength = 100;
+
+    /// <summary>Failed passkey sign-ins are counted per client address under this name (no account is known before).</summary>
+    private const string PasskeySubject = "passkey";
 
     /// <summary>The largest answer from an authenticator we read (attestation objects are a few kilobytes at most).</summary>
     public const int CredentialMaxLength = 64 * 1024;
@@ -115,8 +119,26 @@ internal sealed class Passkeys(
     /// <summary>
     /// Signs in with the authenticator's answer to <see cref="RequestOptionsAsync"/>: the account it belongs to, unless
     /// that account is locked or may not sign in. The session says it was signed in with more than one factor.
+    /// Failures count towards the client address's sign-in failure limit (a nonzero wait: refused for that long).
     /// </summary>
-    public async Task<bool> SignInAsync(string? credentialJson)
+    public async Task<(bool SignedIn, int RetryAfterSeconds)> SignInAsync(HttpContext context, string? credentialJson)
+    {
+        var gate = await failures.AttemptAsync(FailureLimits.SignIn, context, PasskeySubject, context.RequestAborted);
+        if (!gate.Admitted)
+        {
+            return (false, Math.Max(1, gate.RetryAfterSeconds));
+        }
+
+        if (!await TrySignInAsync(credentialJson))
+        {
+            return (false, 0);
+        }
+
+        await failures.ForgiveAsync(FailureLimits.SignIn, context, PasskeySubject, context.RequestAborted);
+        return (true, 0);
+    }
+
+    private async Task<bool> TrySignInAsync(string? credentialJson)
     {
         if (string.IsNullOrEmpty(credentialJson) || credentialJson.Length > CredentialMaxLength)
         {

@@ -124,6 +124,26 @@ public sealed class PasskeyTests
         Assert.Contains("passkey did not sign you in", shown.QuerySelector(".errors")!.TextContent, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task FailedPasskeySignIns_CountTowardsTheAddressLimit()
+    {
+        await using var server = new ConfiguredAuthServerFactory(TestDatabase.NewSqlitePath(), new Dictionary<string, string?>
+        {
+            ["RateLimits:SignInFailuresPerMinute"] = "3",
+        });
+        using var browser = server.CreateBrowser();
+        using var stranger = new SoftwareAuthenticator(Origin);
+        stranger.Create("""{"rp":{"id":"localhost"},"user":{"id":"bm9ib2R5"},"challenge":"AAAA"}""");
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, (await SignInAsync(browser, stranger)).StatusCode);
+        }
+
+        var limited = await SignInAsync(browser, stranger);
+        Assert.Equal(HttpStatusCode.TooManyRequests, limited.StatusCode);
+        Assert.NotNull(limited.Headers.RetryAfter);
+    }
+
     /// <summary>Asks for the options and answers them from the security page, as the page's script does.</summary>
     internal static async Task<HttpResponseMessage> AddAsync(TestBrowser browser, SoftwareAuthenticator authenticator, string name)
     {

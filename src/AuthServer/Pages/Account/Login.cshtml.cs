@@ -63,7 +63,8 @@ internal sealed class LoginModel(PasswordSignIn passwords, Passkeys passkeys, IO
 
     public async Task<IActionResult> OnPostPasskeyAsync(string? credentialJson)
     {
-        if (await passkeys.SignInAsync(credentialJson))
+        var (signedIn, retryAfter) = await passkeys.SignInAsync(HttpContext, credentialJson);
+        if (signedIn)
         {
             return LocalRedirect(AccountsExtensions.LocalOrHome(Url, ReturnUrl));
         }
@@ -71,6 +72,14 @@ internal sealed class LoginModel(PasswordSignIn passwords, Passkeys passkeys, IO
         // The password form's fields were not posted: only the reason is shown.
         AppName = await AppNameAsync();
         ModelState.Clear();
+        if (retryAfter > 0)
+        {
+            Response.StatusCode = StatusCodes.Status429TooManyRequests;
+            Response.Headers.RetryAfter = retryAfter.ToString(CultureInfo.InvariantCulture);
+            ModelState.AddModelError(string.Empty, $"Too many failed sign-ins from your network. Try again in {retryAfter} seconds.");
+            return Page();
+        }
+
         ModelState.AddModelError(string.Empty, "That passkey did not sign you in: it is unknown here, its account is locked, or the request expired. Try again, or use your password.");
         Response.StatusCode = StatusCodes.Status400BadRequest;
         return Page();
