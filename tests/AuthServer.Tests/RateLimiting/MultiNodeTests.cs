@@ -13,6 +13,8 @@ namespace AuthServer.Tests.RateLimiting;
 /// <summary>Two server nodes on loopback ports, one database and one Redis: the nodes of a small deployment.</summary>
 public sealed class TwoNodes : IAsyncLifetime
 {
+    public const int KeyFailuresPerMinute = 6;
+
     public RedisServer Redis { get; } = new();
 
     // Each asks SuiteDatabase first: in the PostgreSQL suite without PostgreSQL, no node starts and the test skips.
@@ -44,7 +46,14 @@ public sealed class TwoNodes : IAsyncLifetime
         }
 
         var path = TestDatabase.NewSqlitePath();
-        var settings = new Dictionary<string, string?>(RateLimitedServer.Settings) { ["RateLimits:Redis"] = Redis.ConnectionString };
+        var settings = new Dictionary<string, string?>(RateLimitedServer.Settings)
+        {
+            ["RateLimits:Redis"] = Redis.ConnectionString,
+            ["RateLimits:KeyFailuresPerMinute"] = KeyFailuresPerMinute.ToString(System.Globalization.CultureInfo.InvariantCulture),
+
+            // The tests come from loopback, trusted as a proxy: X-Forwarded-For gives a test a client address of its own.
+            ["Transport:UseForwardedHeaders"] = "true",
+        };
         (A, ApiA) = Start(path, settings);
         (B, ApiB) = Start(path, settings);
     }
@@ -111,6 +120,25 @@ public sealed class MultiNodeTests(TwoNodes nodes) : IClassFixture<TwoNodes>
         Assert.Equal(RateLimitedServer.Free, responses.Count(r => r.StatusCode == HttpStatusCode.OK));
         Assert.All(responses.Skip(RateLimitedServer.Free), r => Assert.Equal(HttpStatusCode.TooManyRequests, r.StatusCode));
         Assert.Equal(RateLimitedServer.Free - 2, Calls.IntHeader(responses[1], "X-RateLimit-Remaining"));
+    }
+
+    [Fact]
+    public async Task FailureLimits_AreCountedAcrossNodes()
+    {
+        Assert.SkipUnless(nodes.Redis.SkipReason is null, nodes.Redis.SkipReason ?? "");
+        var key = await nodes.NewKeyAsync();
+        const string Guesser = "198.51.100.23";
+
+        // Half the allowed failures on each node: under the limit on either alone, at it together.
+        for (var i = 0; i < TwoNodes.KeyFailuresPerMinute; i++)
+        {
+            var guess = await CallAsync(i % 2 == 0 ? nodes.ApiA! : nodes.ApiB!, "aip_" + Guid.NewGuid().ToString("N"), Guesser);
+            Assert.Equal(HttpStatusCode.Unauthorized, guess.StatusCode);
+        }
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await CallAsync(nodes.ApiA!, key, Guesser)).StatusCode);
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await CallAsync(nodes.ApiB!, key, Guesser)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await CallAsync(nodes.ApiB!, key, "198.51.100.24")).StatusCode);
     }
 
     [Fact]
@@ -196,10 +224,16 @@ public sealed class MultiNodeTests(TwoNodes nodes) : IClassFixture<TwoNodes>
         }
     }
 
-    private static async Task<HttpResponseMessage> CallAsync(HttpClient api, string key)
+    private static async Task<HttpResponseMessage> CallAsync(HttpClient api, string key, string? clientAddress = null)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/models");
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        if (clientAddress is not null)
+        {
+            request.Headers.Add("X-Forwarded-For", clientAddress);
+            request.Headers.Add("X-Forwarded-Proto", "https");
+        }
+
         return await api.SendAsync(request);
     }
 }
