@@ -96,6 +96,7 @@ internal static class AccountsExtensions
         services.AddScoped<PasswordSignIn>();
         services.AddScoped<TwoFactorSignIn>();
         services.AddScoped<Passkeys>();
+        services.AddScoped<SecondFactorReset>();
         services.AddScoped<AccountEmails>();
         services.AddScoped<EmailConfirmation>();
         services.AddSingleton<DummyPasswordHash>();

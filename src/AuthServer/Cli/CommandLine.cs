@@ -141,26 +141,10 @@ internal static partial class CommandLine
             var users = scope.ServiceProvider.GetRequiredService<AccountUserManager>();
             var user = await users.FindByEmailAsync(parsed.GetValue(resetEmail)!)
                 ?? throw new CommandLineException($"No account with the email '{parsed.GetValue(resetEmail)}'.");
-            var hadAuthenticator = await users.GetTwoFactorEnabledAsync(user);
-            await users.TurnOffAuthenticatorAsync(user);
-            var passkeys = await users.GetPasskeysAsync(user);
-            foreach (var passkey in passkeys)
-            {
-                Check(await users.RemovePasskeyAsync(user, passkey.CredentialId));
-            }
-
-            // Every session and remembered browser ends: whoever holds the lost device is signed out too.
-            Check(await users.UpdateSecurityStampAsync(user));
-            await scope.ServiceProvider.GetRequiredService<Audit.AuditLog>().WriteAsync("cli", "account.second_factors_reset", user.Id, user.Id,
-                new { authenticator = hadAuthenticator, passkeys = passkeys.Count }, cancellationToken);
-            if (user.Email is { } address && scope.ServiceProvider.GetRequiredService<IOptions<OAuth.OAuthOptions>>().Value.Issuer is { } issuer)
-            {
-                await scope.ServiceProvider.GetRequiredService<AccountEmails>().NoticeAsync(address, "The second factors of your account were removed",
-                    "An administrator turned off the authenticator app and removed the passkeys of your account, and signed out every session.",
-                    new Uri(issuer, Routes.Security.TrimStart('/')), cancellationToken);
-            }
-
-            Console.WriteLine(JsonSerializer.Serialize(new SecondFactorsReset(user.Id, user.Email!, hadAuthenticator, passkeys.Count), Json));
+            var issuer = scope.ServiceProvider.GetRequiredService<IOptions<OAuth.OAuthOptions>>().Value.Issuer;
+            var removed = await scope.ServiceProvider.GetRequiredService<SecondFactorReset>().ResetAsync(
+                user, "cli", issuer is null ? null : new Uri(issuer, Routes.Security.TrimStart('/')), cancellationToken);
+            Console.WriteLine(JsonSerializer.Serialize(new SecondFactorsReset(user.Id, user.Email!, removed.AuthenticatorWasOn, removed.Passkeys), Json));
             return 0;
         });
 
