@@ -58,6 +58,7 @@ internal sealed class LoginModel(PasswordSignIn passwords, Passkeys passkeys, IO
                 return Page();
         }
     }
+
     /// <summary>The options for the browser's <c>navigator.credentials.get()</c>, asked for by the page's script.</summary>
     public async Task<IActionResult> OnPostPasskeyOptionsAsync() => Content(await passkeys.RequestOptionsAsync(), "application/json");
 
