@@ -26,6 +26,7 @@ public sealed class EmailOptions
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>How long a message that keeps failing is retried before the sender gives up on it (logged as an error).</summary>
+    [Range(typeof(TimeSpan), "00:01:00", "30.00:00:00")]
     public TimeSpan GiveUpAfter { get; set; } = TimeSpan.FromDays(3);
 
     internal bool UsesSmtp => !string.IsNullOrWhiteSpace(Smtp.Host);

@@ -224,6 +224,59 @@ public sealed class PasswordResetTests(SmtpServer smtp) : IClassFixture<SmtpServ
     }
 
     [Fact]
+    public async Task AMessageStillFailingPastGiveUpAfter_IsNoLongerRetried_NorSentWhenTheServerIsBack()
+    {
+        Assert.SkipWhen(smtp.SkipReason is not null, smtp.SkipReason ?? "");
+        await using var server = Server();
+        var email = OAuthFlow.NewEmail();
+        (await OAuthFlow.SignedUpBrowserAsync(server, email)).Dispose();
+        using var browser = server.CreateBrowser();
+
+        OutboxMessage? message = null;
+        await smtp.StopAsync();
+        try
+        {
+            Assert.Equal(HttpStatusCode.OK, (await AskAsync(browser, email)).Response.StatusCode);
+            await Poll.UntilAsync(TimeSpan.FromSeconds(20), async () => await AttemptsAsync() >= 1, "a failed attempt written on the message");
+
+            // Written longer ago than Email:GiveUpAfter (3 days): the next failure is the last.
+            await using (var scope = server.Services.CreateAsyncScope())
+            {
+                var context = scope.ServiceProvider.GetRequiredService<AuthDbContext>();
+                var row = await context.OutboxMessages.SingleAsync(m => m.To == email && m.Subject == "Reset your password");
+                row.CreatedAt = DateTimeOffset.UtcNow.AddDays(-4);
+                await context.SaveChangesAsync();
+            }
+
+            await Poll.UntilAsync(TimeSpan.FromSeconds(20), async () =>
+            {
+                await using var scope = server.Services.CreateAsyncScope();
+                message = await scope.ServiceProvider.GetRequiredService<AuthDbContext>().OutboxMessages.AsNoTracking()
+                    .SingleAsync(m => m.To == email && m.Subject == "Reset your password");
+                return message.GaveUpAt is not null;
+            }, "the message given up");
+        }
+        finally
+        {
+            await smtp.StartAsync();
+        }
+
+        // Retries come every 200 ms here: none is made, and the mail server never gets it.
+        Assert.Null(message!.SentAt);
+        Assert.NotNull(message.LastError);
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.Equal(message.Attempts, await AttemptsAsync());
+        Assert.DoesNotContain(smtp.MessagesTo(email), received => received.Subject == "Reset your password");
+
+        async Task<int> AttemptsAsync()
+        {
+            await using var scope = server.Services.CreateAsyncScope();
+            return await scope.ServiceProvider.GetRequiredService<AuthDbContext>().OutboxMessages
+                .Where(m => m.To == email && m.Subject == "Reset your password").Select(m => m.Attempts).SingleOrDefaultAsync();
+        }
+    }
+
+    [Fact]
     public async Task WithoutAnSmtpHost_MessagesAreWrittenAsEmlFiles()
     {
         var folder = Path.Combine(Path.GetTempPath(), $"authserver-eml-{Guid.NewGuid():N}");
