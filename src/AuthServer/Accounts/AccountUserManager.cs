@@ -3,6 +3,7 @@ using System.Text;
 using AuthServer.Data;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
 namespace AuthServer.Accounts;
@@ -22,7 +23,8 @@ internal sealed class AccountUserManager(
     IdentityErrorDescriber errors,
     IServiceProvider services,
     ILogger<UserManager<ApplicationUser>> logger,
-    IDataProtectionProvider protection)
+    IDataProtectionProvider protection,
+    AuthDbContext db)
     : AspNetUserManager<ApplicationUser>(store, options, passwordHasher, userValidators, passwordValidators, keyNormalizer, errors, services, logger)
 {
     public const int RecoveryCodeCount = 10;
@@ -48,9 +50,13 @@ internal sealed class AccountUserManager(
         }
     }
 
-    /// <summary>A new key, encrypted, and a new security stamp, as Identity's own reset does.</summary>
+    /// <summary>
+    /// A new key, encrypted, and a new security stamp, as Identity's own reset does. The step of the old key's last code
+    /// is forgotten (<see cref="OneTimeAuthenticatorCodes"/>): it says nothing of the new key's codes.
+    /// </summary>
     public override async Task<IdentityResult> ResetAuthenticatorKeyAsync(ApplicationUser user)
     {
+        await db.AuthenticatorSteps.Where(step => step.UserId == user.Id).ExecuteDeleteAsync(CancellationToken);
         await ((IUserAuthenticatorKeyStore<ApplicationUser>)Store).SetAuthenticatorKeyAsync(
             user, _authenticatorKeys.Protect(GenerateNewAuthenticatorKey()), CancellationToken);
         return await UpdateSecurityStampAsync(user);

@@ -74,6 +74,10 @@ public sealed class TwoFactorTests
         using var plain = server.CreateBrowser();
         Assert.Equal("/", TestBrowser.Location(await plain.SignInAsync(email, OAuthFlow.Password)).OriginalString);
         await server.Mailbox.WaitForAsync(email, subject: "A second factor was removed from your account");
+
+        // On again at once, with a new key: its first code may be of the step the old key's last code had, and works.
+        var (newKey, _) = await EnableAsync(browser);
+        Assert.NotEqual(key, newKey);
     }
 
     [Fact]
